@@ -1,0 +1,123 @@
+# shellcheck shell=bash
+# Shared by scripts/dev, scripts/test and scripts/bench: paths, ports, keys,
+# tool installation and the local Postgres. Source it; it defines functions
+# and variables only and starts nothing by itself.
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
+LOCAL_DIR="$ROOT/.local"
+PG_DATA="$LOCAL_DIR/pg/data"
+PG_LOG="$LOCAL_DIR/pg/postgres.log"
+LOG_DIR="$LOCAL_DIR/logs"
+RUN_DIR="$LOCAL_DIR/run"
+
+# Ports follow the Supabase CLI's defaults so tutorials keep working.
+PG_PORT="${PG_PORT:-54322}"
+GATEWAY_PORT="${GATEWAY_PORT:-54321}"
+INVENTORY_FN_PORT="${INVENTORY_FN_PORT:-54331}"
+ANALYTICS_FN_PORT="${ANALYTICS_FN_PORT:-54332}"
+ADMIN_FN_PORT="${ADMIN_FN_PORT:-54333}"
+
+# The local stack's JWT secret: the same well-known value `supabase start` uses.
+# It protects nothing real; hosted projects have their own.
+SUPABASE_JWT_SECRET="${SUPABASE_JWT_SECRET:-super-secret-jwt-token-with-at-least-32-characters-long}"
+
+# Superuser URL (migrations, tests) and the URL the gateway logs in with.
+DATABASE_URL="postgresql://postgres:postgres@127.0.0.1:$PG_PORT/postgres?sslmode=disable"
+AUTHENTICATOR_URL="postgresql://authenticator:postgres@127.0.0.1:$PG_PORT/postgres?sslmode=disable"
+export PGSSLMODE=disable
+
+PG_BIN="/usr/lib/postgresql/15/bin"
+export PATH="$ROOT/node_modules/.bin:$HOME/.cargo/bin:$PATH"
+
+DEBIAN_PACKAGES=(
+  postgresql-15 postgresql-15-cron postgresql-15-pgtap postgresql-15-plpgsql-check
+  libtap-parser-sourcehandler-pgtap-perl binaryen curl
+)
+
+step() { printf '\033[1m==> %s\033[0m\n' "$*"; }
+note() { printf '    %s\n' "$*"; }
+die() { printf 'error: %s\n' "$*" >&2; exit 1; }
+
+# Installs only what is missing, so a second run costs a few dpkg queries.
+ensure_debian_packages() {
+  local missing=() pkg
+  for pkg in "${DEBIAN_PACKAGES[@]}"; do
+    dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q 'install ok installed' || missing+=("$pkg")
+  done
+  [ ${#missing[@]} -eq 0 ] && return 0
+  step "installing Debian packages: ${missing[*]}"
+  local sudo=""; [ "$(id -u)" -ne 0 ] && sudo="sudo"
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${missing[@]}" >/dev/null
+}
+
+# Supabase CLI, Deno and supabase-js, pinned in package-lock.json, into ./node_modules.
+ensure_npm_tools() {
+  if [ ! -x "$ROOT/node_modules/.bin/supabase" ] || [ ! -x "$ROOT/node_modules/@deno/linux-x64-glibc/deno" ]; then
+    step "installing npm tools (Supabase CLI, Deno, supabase-js)"
+    (cd "$ROOT" && npm ci --no-audit --no-fund --loglevel=error)
+  fi
+  ln -sf ../@deno/linux-x64-glibc/deno "$ROOT/node_modules/.bin/deno"
+}
+
+ensure_wasm_target() {
+  rustup target list --installed | grep -q '^wasm32-unknown-unknown$' || {
+    step "adding the wasm32-unknown-unknown target"
+    rustup target add wasm32-unknown-unknown
+  }
+}
+
+ensure_tools() {
+  ensure_debian_packages
+  ensure_npm_tools
+  ensure_wasm_target
+}
+
+# Postgres refuses to run as root; when we are root, run its tools as `postgres`.
+as_pg_user() {
+  if [ "$(id -u)" -eq 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi
+}
+
+pg_is_running() {
+  [ -f "$PG_DATA/postmaster.pid" ] && as_pg_user "$PG_BIN/pg_ctl" -D "$PG_DATA" status >/dev/null 2>&1
+}
+
+pg_init() {
+  [ -f "$PG_DATA/PG_VERSION" ] && return 0
+  step "initdb into .local/pg"
+  mkdir -p "$PG_DATA"
+  [ "$(id -u)" -eq 0 ] && chown -R postgres:postgres "$LOCAL_DIR/pg"
+  local pwfile; pwfile="$(mktemp)"; echo postgres >"$pwfile"; chmod 644 "$pwfile"
+  as_pg_user "$PG_BIN/initdb" -D "$PG_DATA" -U postgres --pwfile="$pwfile" \
+    --auth-local=trust --auth-host=scram-sha-256 -E UTF8 --locale=C.UTF-8 >/dev/null
+  rm -f "$pwfile"
+  cat >>"$PG_DATA/postgresql.conf" <<EOF
+listen_addresses = '127.0.0.1'
+port = $PG_PORT
+unix_socket_directories = '$LOCAL_DIR/pg'
+shared_preload_libraries = 'pg_cron'
+cron.database_name = 'postgres'
+cron.timezone = 'UTC'
+max_connections = 200
+timezone = 'UTC'
+log_min_messages = warning
+EOF
+}
+
+pg_start() {
+  pg_init
+  if pg_is_running; then note "postgres already running on port $PG_PORT"; return 0; fi
+  step "starting postgres on 127.0.0.1:$PG_PORT"
+  as_pg_user "$PG_BIN/pg_ctl" -D "$PG_DATA" -l "$PG_LOG" -w -t 60 start >/dev/null
+}
+
+pg_stop() {
+  pg_is_running || return 0
+  step "stopping postgres"
+  as_pg_user "$PG_BIN/pg_ctl" -D "$PG_DATA" -m fast -w stop >/dev/null
+}
+
+# psql as the superuser against the local stack; extra arguments pass through.
+psql_super() {
+  psql "$DATABASE_URL" -v ON_ERROR_STOP=1 -X -q "$@"
+}

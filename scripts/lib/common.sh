@@ -4,18 +4,28 @@
 # and variables only and starts nothing by itself.
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
-LOCAL_DIR="$ROOT/.local"
+
+# Two stacks can live side by side: `dev` (scripts/dev, the Supabase CLI's
+# ports) and `test` (scripts/test: its own folder and ports, wiped each run,
+# so running the tests never touches a developer's data).
+STACK_NAME="${STACK_NAME:-dev}"
+case "$STACK_NAME" in
+  dev) LOCAL_DIR="$ROOT/.local"; PORT_BASE=54000 ;;
+  test) LOCAL_DIR="$ROOT/.local/test"; PORT_BASE=55000 ;;
+  *) echo "STACK_NAME must be dev or test" >&2; exit 1 ;;
+esac
 PG_DATA="$LOCAL_DIR/pg/data"
 PG_LOG="$LOCAL_DIR/pg/postgres.log"
 LOG_DIR="$LOCAL_DIR/logs"
 RUN_DIR="$LOCAL_DIR/run"
+STACK_ENV="$LOCAL_DIR/stack.env"
 
 # Ports follow the Supabase CLI's defaults so tutorials keep working.
-PG_PORT="${PG_PORT:-54322}"
-GATEWAY_PORT="${GATEWAY_PORT:-54321}"
-INVENTORY_FN_PORT="${INVENTORY_FN_PORT:-54331}"
-ANALYTICS_FN_PORT="${ANALYTICS_FN_PORT:-54332}"
-ADMIN_FN_PORT="${ADMIN_FN_PORT:-54333}"
+PG_PORT="${PG_PORT:-$((PORT_BASE + 322))}"
+GATEWAY_PORT="${GATEWAY_PORT:-$((PORT_BASE + 321))}"
+INVENTORY_FN_PORT="${INVENTORY_FN_PORT:-$((PORT_BASE + 331))}"
+ANALYTICS_FN_PORT="${ANALYTICS_FN_PORT:-$((PORT_BASE + 332))}"
+ADMIN_FN_PORT="${ADMIN_FN_PORT:-$((PORT_BASE + 333))}"
 
 # The local stack's JWT secret: the same well-known value `supabase start` uses.
 # It protects nothing real; hosted projects have their own.

@@ -291,6 +291,8 @@ create table public.stock_history (
   change integer not null check (change <> 0),
   previous_stock integer not null check (previous_stock >= 0),
   new_stock integer not null check (new_stock >= 0),
+  -- text, not an enum: functions take the reason as a text argument and this
+  -- check rejects unknown values with a constraint error naming the column.
   reason text not null check (
     reason in ('restock', 'sale', 'order_cancelled', 'return', 'damage', 'correction', 'manual')
   ),
@@ -843,32 +845,40 @@ begin
 end
 $$;
 
-create function private.social_token_key()
-returns text
-language plpgsql
-stable
-security definer
-set search_path = ''
-as $$
-declare
-  v_key text;
+-- The key store is chosen once, when this migration runs: Supabase Vault on a
+-- hosted project, private.app_secrets on the local stack.
+do $do$
 begin
-  -- security definer: reads the key store, which no API role can read.
   if to_regclass('vault.decrypted_secrets') is not null then
-    execute 'select decrypted_secret from vault.decrypted_secrets where name = $1'
-      into v_key using 'social_token_key';
+    execute $fn$
+      create function private.social_token_key()
+      returns text
+      language sql
+      stable
+      security definer
+      set search_path = ''
+      as $$
+        select ds.decrypted_secret from vault.decrypted_secrets ds where ds.name = 'social_token_key';
+      $$
+    $fn$;
   else
-    select s.secret into v_key from private.app_secrets s where s.name = 'social_token_key';
+    execute $fn$
+      create function private.social_token_key()
+      returns text
+      language sql
+      stable
+      security definer
+      set search_path = ''
+      as $$
+        select s.secret from private.app_secrets s where s.name = 'social_token_key';
+      $$
+    $fn$;
   end if;
-  if v_key is null then
-    raise exception using errcode = 'PT500', message = 'internal',
-      detail = '{}', hint = 'social_token_key is missing from the key store';
-  end if;
-  return v_key;
-end;
-$$;
+end
+$do$;
 comment on function private.social_token_key() is
-  'The symmetric key for social_integrations tokens, from Supabase Vault when present, else private.app_secrets.';
+  'security definer: reads the key store (Supabase Vault when present, else private.app_secrets), which no API role can read. '
+  'Returns the symmetric key of social_integrations tokens.';
 
 create function public.set_social_integration_tokens(
   p_integration_id uuid,
@@ -886,6 +896,10 @@ begin
   if not (select private.is_trusted_caller()) then
     raise exception using errcode = 'PT403', message = 'forbidden',
       detail = '{}', hint = 'Only the service role may store integration tokens';
+  end if;
+  if private.social_token_key() is null then
+    raise exception using errcode = 'PT500', message = 'internal',
+      detail = '{}', hint = 'social_token_key is missing from the key store';
   end if;
   update public.social_integrations si
      set access_token = case when p_access_token is null then null

@@ -1,0 +1,121 @@
+# shellcheck shell=bash
+# Database helpers for the local stack. Source after scripts/lib/common.sh.
+#
+# Every function takes an optional database name (default: postgres, the
+# database pg_cron runs in and the gateway serves). Other names get their own
+# database in the same cluster, so parallel test runs do not clobber each other:
+#
+#   db_reset mydb && db_apply_baseline mydb && db_push mydb && db_prove mydb
+#
+# The Supabase CLI is used exactly as against a hosted project; `--remote=<url>`
+# is the v3 spelling of the deprecated `--db-url`.
+
+# Connection URL of database $1 (default postgres) as the superuser.
+db_url() {
+  local name="${1:-postgres}"
+  printf 'postgresql://postgres:postgres@127.0.0.1:%s/%s?sslmode=disable' "$PG_PORT" "$name"
+}
+
+db_psql() {
+  local name="${1:-postgres}"; shift || true
+  psql "$(db_url "$name")" -v ON_ERROR_STOP=1 -X -q "$@"
+}
+
+# A fresh, empty database. The postgres database itself is never dropped
+# (pg_cron's launcher lives in it): its schemas are dropped and public is
+# recreated as initdb makes it. Other databases are dropped and recreated.
+# Cluster-wide roles stay; db_apply_baseline leaves them as they are.
+db_reset() {
+  local name="${1:-postgres}"
+  step "resetting database $name"
+  if [ "$name" = postgres ]; then
+    db_psql postgres <<'SQL'
+set client_min_messages = warning;
+drop extension if exists pg_cron cascade;
+drop extension if exists pgtap cascade;
+drop extension if exists plpgsql_check cascade;
+drop schema if exists public, private, auth, extensions, supabase_migrations cascade;
+create schema public authorization pg_database_owner;
+grant usage on schema public to public;
+SQL
+  else
+    db_psql template1 -c "drop database if exists \"$name\" with (force)" -c "create database \"$name\""
+  fi
+}
+
+# The roles, auth schema and default grants a hosted Supabase project has.
+db_apply_baseline() {
+  local name="${1:-postgres}"
+  step "applying the Supabase baseline to $name"
+  db_psql "$name" -f "$ROOT/supabase/baseline/supabase_baseline.sql"
+}
+
+# Applies supabase/migrations with the real Supabase CLI.
+db_push() {
+  local name="${1:-postgres}"
+  step "supabase db push ($name)"
+  (cd "$ROOT" && supabase db push --remote="$(db_url "$name")" --include-all --yes) 2>&1 \
+    | grep -v -e '^Warning: --db-url' -e 'without TLS' >&2
+  return "${PIPESTATUS[0]}"
+}
+
+db_seed() {
+  local name="${1:-postgres}"
+  step "loading supabase/seed.sql into $name"
+  db_psql "$name" -f "$ROOT/supabase/seed.sql"
+}
+
+# pgTAP over supabase/tests/database/*.sql; non-zero when any test fails.
+# pgTAP lives in schema extensions (as on Supabase), put on the search path.
+db_prove() {
+  local name="${1:-postgres}"; shift || true
+  step "pg_prove on $name"
+  db_psql "$name" -c 'create extension if not exists pgtap with schema extensions'
+  local files=("$@")
+  [ ${#files[@]} -eq 0 ] && files=("$ROOT"/supabase/tests/database/*.sql)
+  PGOPTIONS='-c search_path=public,extensions' \
+    pg_prove --dbname "$(db_url "$name")" --ext .sql "${files[@]}"
+}
+
+# supabase db lint (plpgsql_check) over our schemas; fails on any error.
+db_lint() {
+  local name="${1:-postgres}" out rc
+  step "supabase db lint ($name)"
+  out="$(cd "$ROOT" && supabase db lint --remote="$(db_url "$name")" --schema public,private \
+    --level warning --fail-on error 2>/dev/null)"
+  rc=$?
+  # The CLI prints "No schema errors found" or a JSON list of issues.
+  if [ $rc -ne 0 ] || printf '%s' "$out" | grep -q '"level": "error"'; then
+    printf '%s\n' "$out" >&2
+    return 1
+  fi
+  [ -n "$out" ] && printf '%s\n' "$out"
+  return 0
+}
+
+# TypeScript types of schema public, as `supabase gen types` prints them.
+db_types_print() {
+  local name="${1:-postgres}"
+  (cd "$ROOT" && supabase gen types typescript --remote="$(db_url "$name")" --schema public 2>/dev/null)
+}
+
+db_types_generate() {
+  local name="${1:-postgres}" tmp
+  step "generating supabase/database.types.ts from $name"
+  tmp="$(mktemp)"
+  db_types_print "$name" >"$tmp" || { rm -f "$tmp"; return 1; }
+  mv "$tmp" "$ROOT/supabase/database.types.ts"
+}
+
+# Fails, showing the diff, when the committed types no longer match the schema.
+db_types_check() {
+  local name="${1:-postgres}" tmp rc
+  step "checking supabase/database.types.ts against $name"
+  tmp="$(mktemp)"
+  db_types_print "$name" >"$tmp" || { rm -f "$tmp"; return 1; }
+  diff -u "$ROOT/supabase/database.types.ts" "$tmp" >&2
+  rc=$?
+  rm -f "$tmp"
+  [ $rc -eq 0 ] || note "stale: regenerate with db_types_generate and commit supabase/database.types.ts" >&2
+  return $rc
+}

@@ -1,0 +1,93 @@
+//! The `data` each action answers with: the jsonb the SQL function returns, passed through
+//! unchanged (ARCHITECTURE.md, "The RPC contract"). Declared here for the TypeScript types
+//! and checked against sample answers in the tests. Row fields follow data-model.md.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+/// `generate_platform_metrics`: one `platform_metrics` row (one UTC day).
+#[derive(Debug, Serialize, Deserialize, PartialEq)]
+#[cfg_attr(test, derive(ts_rs::TS))]
+pub struct PlatformMetrics {
+    pub date: String,
+    pub gmv: f64,
+    pub mrr: f64,
+    pub mrr_new: f64,
+    pub mrr_expansion: f64,
+    pub mrr_contraction: f64,
+    pub mrr_churned: f64,
+    pub mrr_reactivation: f64,
+    pub total_users: i64,
+    pub new_users: i64,
+    pub total_shops: i64,
+    pub active_shops: i64,
+    pub new_subscriptions: i64,
+    pub churned_subscriptions: i64,
+    pub churn_rate: Option<f64>,
+    /// Shops per plan.
+    pub plan_distribution: Value,
+    pub total_orders: i64,
+    pub new_conversations: i64,
+    pub messages: i64,
+    pub ai_messages_processed: i64,
+    pub data_extension_revenue: f64,
+    pub data_extension_status: Value,
+    pub computed_at: String,
+}
+
+/// `get_platform_stats`.
+#[derive(Debug, Serialize, Deserialize, PartialEq)]
+#[cfg_attr(test, derive(ts_rs::TS))]
+pub struct PlatformStatsResult {
+    pub days: Vec<PlatformMetrics>,
+    /// The latest totals (null when no row exists yet).
+    pub latest: Value,
+}
+
+/// One snapshot written by `create_backup`.
+#[derive(Debug, Serialize, Deserialize, PartialEq)]
+#[cfg_attr(test, derive(ts_rs::TS))]
+pub struct SnapshotSummary {
+    pub id: String,
+    pub shop_id: String,
+    /// Rows per table.
+    pub row_counts: BTreeMap<String, i64>,
+    /// sha256 of the canonical snapshot data.
+    pub checksum: String,
+}
+
+/// `create_backup`.
+#[derive(Debug, Serialize, Deserialize, PartialEq)]
+#[cfg_attr(test, derive(ts_rs::TS))]
+pub struct CreateBackupResult {
+    pub backup_log_id: String,
+    pub snapshots: Vec<SnapshotSummary>,
+}
+
+/// `restore_backup`: the differences per table; `restored` row counts when applied.
+#[derive(Debug, Serialize, Deserialize, PartialEq)]
+#[cfg_attr(test, derive(ts_rs::TS))]
+pub struct RestoreBackupResult {
+    pub snapshot_id: String,
+    pub shop_id: String,
+    pub dry_run: bool,
+    pub differences: BTreeMap<String, Value>,
+    pub restored: Option<BTreeMap<String, i64>>,
+}
+
+/// `list_backups`: `recovery_snapshots` and `backup_logs` rows, newest first.
+#[derive(Debug, Serialize, Deserialize, PartialEq)]
+#[cfg_attr(test, derive(ts_rs::TS))]
+pub struct ListBackupsResult {
+    pub snapshots: Vec<Value>,
+    pub logs: Vec<Value>,
+}
+
+/// `cleanup_snapshots`.
+#[derive(Debug, Serialize, Deserialize, PartialEq)]
+#[cfg_attr(test, derive(ts_rs::TS))]
+pub struct CleanupSnapshotsResult {
+    pub deleted: i64,
+}

@@ -1,0 +1,122 @@
+//! The actions of `analytics-operations`, their payloads, validation and RPC calls.
+
+use edge_core::{validate, Action, ApiError, Idempotency, RpcCall};
+use serde::Deserialize;
+
+/// Longest date range of one request, in days (both ends included): a leap year.
+pub const MAX_RANGE_DAYS: i64 = 366;
+
+/// One request to `analytics-operations`: `{"action": "<name>", ...fields}`.
+///
+/// None of these actions takes an idempotency key: generating metrics is an upsert that
+/// gives the same rows however often it runs.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "snake_case")]
+#[cfg_attr(test, derive(ts_rs::TS), ts(tag = "action", rename_all = "snake_case"))]
+pub enum AnalyticsAction {
+    GenerateDaily(GenerateDailyRequest),
+    GenerateProduct(GenerateProductRequest),
+    GetMetrics(GetMetricsRequest),
+    GetShopStats(GetShopStatsRequest),
+    /// Panics on purpose, to test that a trap still answers 500 with the request id.
+    #[cfg(feature = "fault-injection")]
+    #[serde(rename = "__panic")]
+    #[cfg_attr(test, ts(skip))]
+    Panic(edge_core::dispatch::PanicRequest),
+}
+
+/// (Re)computes one shop's metrics row for a local day; `date` defaults to yesterday in
+/// the shop's timezone.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+#[cfg_attr(test, derive(ts_rs::TS), ts(optional_fields))]
+pub struct GenerateDailyRequest {
+    pub shop_id: String,
+    /// `YYYY-MM-DD`.
+    pub date: Option<String>,
+}
+
+/// (Re)computes per-item analytics for a period (at most 366 days).
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+#[cfg_attr(test, derive(ts_rs::TS))]
+pub struct GenerateProductRequest {
+    pub shop_id: String,
+    /// `YYYY-MM-DD`, included.
+    pub start_date: String,
+    /// `YYYY-MM-DD`, included.
+    pub end_date: String,
+}
+
+/// The daily rows of a range (at most 366 days) and their totals.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+#[cfg_attr(test, derive(ts_rs::TS))]
+pub struct GetMetricsRequest {
+    pub shop_id: String,
+    /// `YYYY-MM-DD`, included.
+    pub start_date: String,
+    /// `YYYY-MM-DD`, included.
+    pub end_date: String,
+}
+
+/// The shop's dashboard summary.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+#[cfg_attr(test, derive(ts_rs::TS))]
+pub struct GetShopStatsRequest {
+    pub shop_id: String,
+}
+
+impl Action for AnalyticsAction {
+    const NAMES: &'static [&'static str] = &[
+        "generate_daily",
+        "generate_product",
+        "get_metrics",
+        "get_shop_stats",
+        #[cfg(feature = "fault-injection")]
+        "__panic",
+    ];
+
+    fn idempotency(&self) -> Idempotency<'_> {
+        Idempotency::ReadOnly
+    }
+
+    fn rpc_call(self, _idempotency_key: Option<String>) -> Result<RpcCall, ApiError> {
+        match self {
+            AnalyticsAction::GenerateDaily(request) => {
+                let date = request
+                    .date
+                    .map(|date| validate::date("date", &date).map(|_| date))
+                    .transpose()?;
+                Ok(RpcCall::new("generate_daily_sales_metrics")
+                    .optional_arg("p_date", date)
+                    .arg("p_shop_id", validate::uuid("shop_id", &request.shop_id)?))
+            }
+            AnalyticsAction::GenerateProduct(request) => {
+                let shop_id = validate::uuid("shop_id", &request.shop_id)?;
+                range("start_date", &request.start_date, "end_date", &request.end_date)?;
+                Ok(RpcCall::new("generate_product_analytics")
+                    .arg("p_shop_id", shop_id)
+                    .arg("p_start", request.start_date)
+                    .arg("p_end", request.end_date))
+            }
+            AnalyticsAction::GetMetrics(request) => {
+                let shop_id = validate::uuid("shop_id", &request.shop_id)?;
+                range("start_date", &request.start_date, "end_date", &request.end_date)?;
+                Ok(RpcCall::new("get_sales_metrics")
+                    .arg("p_shop_id", shop_id)
+                    .arg("p_start", request.start_date)
+                    .arg("p_end", request.end_date))
+            }
+            AnalyticsAction::GetShopStats(request) => Ok(RpcCall::new("get_shop_stats")
+                .arg("p_shop_id", validate::uuid("shop_id", &request.shop_id)?)),
+            #[cfg(feature = "fault-injection")]
+            AnalyticsAction::Panic(_) => panic!("fault injection: __panic action"),
+        }
+    }
+}
+
+fn range(start_field: &str, start: &str, end_field: &str, end: &str) -> Result<(), ApiError> {
+    validate::date_range((start_field, start), (end_field, end), MAX_RANGE_DAYS).map(|_| ())
+}

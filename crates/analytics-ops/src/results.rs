@@ -1,0 +1,72 @@
+//! The `data` each action answers with: the jsonb the SQL function returns, passed through
+//! unchanged (ARCHITECTURE.md, "The RPC contract"). Declared here for the TypeScript types
+//! and checked against sample answers in the tests. Row fields follow data-model.md.
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+/// `generate_daily`: one `daily_sales_metrics` row (one shop, one local day).
+#[derive(Debug, Serialize, Deserialize, PartialEq)]
+#[cfg_attr(test, derive(ts_rs::TS))]
+pub struct DailySalesMetrics {
+    pub shop_id: String,
+    pub date: String,
+    pub orders: i64,
+    pub completed: i64,
+    pub cancelled: i64,
+    pub gross_revenue: f64,
+    pub discounts: f64,
+    pub net_revenue: f64,
+    pub cost_of_goods: f64,
+    pub gross_profit: f64,
+    pub items_sold: i64,
+    pub average_order_value: f64,
+    pub unique_customers: i64,
+    /// Per category: revenue and units.
+    pub category_breakdown: Value,
+    pub computed_at: String,
+}
+
+/// One `product_analytics` row (one item, one period).
+#[derive(Debug, Serialize, Deserialize, PartialEq)]
+#[cfg_attr(test, derive(ts_rs::TS))]
+pub struct ProductAnalyticsRow {
+    pub shop_id: String,
+    pub item_id: String,
+    pub period_start: String,
+    pub period_end: String,
+    pub units_sold: i64,
+    pub revenue: f64,
+    pub cost: f64,
+    pub profit: f64,
+    pub margin_pct: Option<f64>,
+    pub order_count: i64,
+    pub stock_at_end: i64,
+    pub sell_through_rate: Option<f64>,
+    /// Null when nothing sold in the period.
+    pub days_of_cover: Option<f64>,
+    /// `A`, `B` or `C`.
+    pub abc_class: String,
+    pub computed_at: String,
+}
+
+/// `generate_product`.
+#[derive(Debug, Serialize, Deserialize, PartialEq)]
+#[cfg_attr(test, derive(ts_rs::TS))]
+pub struct GenerateProductResult {
+    pub rows: Vec<ProductAnalyticsRow>,
+}
+
+/// `get_metrics`: the stored daily rows of the range and their sums.
+#[derive(Debug, Serialize, Deserialize, PartialEq)]
+#[cfg_attr(test, derive(ts_rs::TS))]
+pub struct SalesMetricsResult {
+    pub days: Vec<DailySalesMetrics>,
+    pub totals: Value,
+}
+
+/// `get_shop_stats`: the summary object (items, low-stock count, orders and revenue today
+/// and this month, open conversations, ...).
+#[derive(Debug, Serialize, Deserialize, PartialEq)]
+#[cfg_attr(test, derive(ts_rs::TS))]
+pub struct ShopStats(pub Value);

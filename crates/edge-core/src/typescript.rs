@@ -1,0 +1,53 @@
+//! Keeps `functions/types.ts` in step with the Rust types. Each crate's unit tests render
+//! their declarations (derived with ts-rs under `cfg(test)` only, so no wasm module carries
+//! them) and compare them with their block of the file; `UPDATE_TYPES=1` rewrites the block.
+
+use std::path::{Path, PathBuf};
+
+/// `functions/types.ts` of the workspace holding `crate_dir` (a crate's `CARGO_MANIFEST_DIR`).
+pub fn types_file(crate_dir: &str) -> PathBuf {
+    Path::new(crate_dir).join("../../functions/types.ts")
+}
+
+pub const HEADER: &str = "\
+// Request and response types of the edge functions, generated from the Rust types in
+// crates/edge-core, crates/inventory-ops, crates/analytics-ops and crates/admin-ops.
+// Do not edit by hand. Regenerate with:
+//   UPDATE_TYPES=1 cargo test -p edge-core -p inventory-ops -p analytics-ops -p admin-ops types_ts
+";
+
+/// `export` + each declaration, one per paragraph.
+pub fn render(declarations: &[String]) -> String {
+    declarations
+        .iter()
+        .map(|decl| format!("export {decl}\n"))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// Compares block `name` of `file` with `content`, or rewrites it when `UPDATE_TYPES=1`.
+pub fn sync_block(file: &Path, name: &str, content: &str) -> Result<(), String> {
+    let existing = std::fs::read_to_string(file).unwrap_or_default();
+    let (begin, end) = (format!("// <{name}>\n"), format!("// </{name}>\n"));
+    let block = format!("{begin}{content}{end}");
+    let current = existing.find(&begin).and_then(|start| {
+        let stop = existing[start..].find(&end)? + start + end.len();
+        Some((start, stop))
+    });
+    if current.is_some_and(|(start, stop)| existing[start..stop] == block) {
+        return Ok(());
+    }
+    if std::env::var("UPDATE_TYPES").as_deref() != Ok("1") {
+        return Err(format!(
+            "{} is out of date for `{name}`; regenerate it with \
+             `UPDATE_TYPES=1 cargo test -p edge-core -p inventory-ops -p analytics-ops -p admin-ops types_ts`",
+            file.display()
+        ));
+    }
+    let updated = match current {
+        Some((start, stop)) => format!("{}{block}{}", &existing[..start], &existing[stop..]),
+        None if existing.is_empty() => format!("{HEADER}\n{block}"),
+        None => format!("{existing}\n{block}"),
+    };
+    std::fs::write(file, updated).map_err(|err| format!("writing {}: {err}", file.display()))
+}

@@ -1,0 +1,178 @@
+//! The actions of `inventory-operations`, their payloads, validation and RPC calls.
+
+use edge_core::{validate, Action, ApiError, Idempotency, RpcCall};
+use serde::Deserialize;
+
+/// Longest accepted `note` of a stock change.
+pub const MAX_NOTE_CHARS: usize = 500;
+
+/// Reasons a stock change may carry (data-model.md, `stock_history.reason`).
+pub const STOCK_REASONS: [&str; 7] = [
+    "restock",
+    "sale",
+    "order_cancelled",
+    "return",
+    "damage",
+    "correction",
+    "manual",
+];
+
+/// One request to `inventory-operations`: `{"action": "<name>", ...fields}`.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "snake_case")]
+#[cfg_attr(test, derive(ts_rs::TS), ts(tag = "action", rename_all = "snake_case"))]
+pub enum InventoryAction {
+    Update(UpdateStockRequest),
+    ProcessOrder(ProcessOrderRequest),
+    RestoreOrder(RestoreOrderRequest),
+    GetLowStock(GetLowStockRequest),
+    /// Panics on purpose, to test that a trap still answers 500 with the request id.
+    #[cfg(feature = "fault-injection")]
+    #[serde(rename = "__panic")]
+    #[cfg_attr(test, ts(skip))]
+    Panic(edge_core::dispatch::PanicRequest),
+}
+
+/// Changes an item's stock by `change`, or sets it to `set_to` (exactly one of them).
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+#[cfg_attr(test, derive(ts_rs::TS), ts(optional_fields))]
+pub struct UpdateStockRequest {
+    pub item_id: String,
+    /// Non-zero; negative takes stock out.
+    pub change: Option<i32>,
+    /// The new absolute stock, >= 0.
+    pub set_to: Option<i32>,
+    /// One of `STOCK_REASONS`.
+    pub reason: String,
+    pub note: Option<String>,
+    /// Compare-and-swap guard: apply only if the stock is exactly this, else `stale_stock`.
+    pub expected_stock: Option<i32>,
+    pub idempotency_key: Option<String>,
+}
+
+/// Deducts the stock of every line of an order, all or nothing, once.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+#[cfg_attr(test, derive(ts_rs::TS), ts(optional_fields))]
+pub struct ProcessOrderRequest {
+    pub order_id: String,
+    pub idempotency_key: Option<String>,
+}
+
+/// Puts a cancelled or refunded order's stock back, once.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+#[cfg_attr(test, derive(ts_rs::TS), ts(optional_fields))]
+pub struct RestoreOrderRequest {
+    pub order_id: String,
+    pub idempotency_key: Option<String>,
+}
+
+/// Active tracked items at or below a threshold (the argument, else the item's, else the shop's).
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+#[cfg_attr(test, derive(ts_rs::TS), ts(optional_fields))]
+pub struct GetLowStockRequest {
+    pub shop_id: String,
+    pub threshold: Option<i32>,
+}
+
+impl Action for InventoryAction {
+    const NAMES: &'static [&'static str] = &[
+        "update",
+        "process_order",
+        "restore_order",
+        "get_low_stock",
+        #[cfg(feature = "fault-injection")]
+        "__panic",
+    ];
+
+    fn idempotency(&self) -> Idempotency<'_> {
+        match self {
+            InventoryAction::Update(request) => Idempotency::Mutating {
+                body_key: request.idempotency_key.as_deref(),
+            },
+            InventoryAction::ProcessOrder(request) => Idempotency::Mutating {
+                body_key: request.idempotency_key.as_deref(),
+            },
+            InventoryAction::RestoreOrder(request) => Idempotency::Mutating {
+                body_key: request.idempotency_key.as_deref(),
+            },
+            InventoryAction::GetLowStock(_) => Idempotency::ReadOnly,
+            #[cfg(feature = "fault-injection")]
+            InventoryAction::Panic(_) => Idempotency::ReadOnly,
+        }
+    }
+
+    fn rpc_call(self, idempotency_key: Option<String>) -> Result<RpcCall, ApiError> {
+        match self {
+            InventoryAction::Update(request) => update_stock(request, idempotency_key),
+            InventoryAction::ProcessOrder(request) => {
+                Ok(RpcCall::new("process_order_stock_changes")
+                    .arg("p_order_id", validate::uuid("order_id", &request.order_id)?)
+                    .optional_arg("p_idempotency_key", idempotency_key))
+            }
+            InventoryAction::RestoreOrder(request) => Ok(RpcCall::new("restore_order_stock")
+                .arg("p_order_id", validate::uuid("order_id", &request.order_id)?)
+                .optional_arg("p_idempotency_key", idempotency_key)),
+            InventoryAction::GetLowStock(request) => {
+                let threshold = request
+                    .threshold
+                    .map(|t| validate::int_in_range("threshold", t.into(), 0, i32::MAX.into()))
+                    .transpose()?;
+                Ok(RpcCall::new("get_low_stock_items")
+                    .arg("p_shop_id", validate::uuid("shop_id", &request.shop_id)?)
+                    .optional_arg("p_threshold", threshold))
+            }
+            #[cfg(feature = "fault-injection")]
+            InventoryAction::Panic(_) => panic!("fault injection: __panic action"),
+        }
+    }
+}
+
+fn update_stock(
+    request: UpdateStockRequest,
+    idempotency_key: Option<String>,
+) -> Result<RpcCall, ApiError> {
+    let item_id = validate::uuid("item_id", &request.item_id)?;
+    match (request.change, request.set_to) {
+        (Some(_), Some(_)) | (None, None) => {
+            return Err(ApiError::invalid_field(
+                "change",
+                "Give exactly one of `change` and `set_to`",
+            ))
+        }
+        (Some(0), None) => {
+            return Err(ApiError::invalid_field("change", "`change` must not be 0"))
+        }
+        (None, Some(set_to)) if set_to < 0 => {
+            return Err(ApiError::invalid_field("set_to", "`set_to` must be 0 or more"))
+        }
+        _ => {}
+    }
+    if !STOCK_REASONS.contains(&request.reason.as_str()) {
+        return Err(ApiError::invalid_field(
+            "reason",
+            format!("`reason` must be one of {}", STOCK_REASONS.join(", ")),
+        ));
+    }
+    if request.expected_stock.is_some_and(|stock| stock < 0) {
+        return Err(ApiError::invalid_field(
+            "expected_stock",
+            "`expected_stock` must be 0 or more",
+        ));
+    }
+    let note = request
+        .note
+        .map(|note| validate::text("note", &note, MAX_NOTE_CHARS))
+        .transpose()?;
+    Ok(RpcCall::new("update_stock")
+        .arg("p_item_id", item_id)
+        .optional_arg("p_change", request.change)
+        .optional_arg("p_set_to", request.set_to)
+        .arg("p_reason", request.reason)
+        .optional_arg("p_note", note)
+        .optional_arg("p_expected_stock", request.expected_stock)
+        .optional_arg("p_idempotency_key", idempotency_key))
+}

@@ -62,7 +62,7 @@ db_push() {
 db_seed() {
   local name="${1:-postgres}"
   step "loading supabase/seed.sql into $name"
-  db_psql "$name" -f "$ROOT/supabase/seed.sql"
+  db_psql "$name" -f "$ROOT/supabase/seed.sql" >/dev/null
 }
 
 # pgTAP over supabase/tests/database/*.sql; non-zero when any test fails.

@@ -70,11 +70,13 @@ db_seed() {
 db_prove() {
   local name="${1:-postgres}"; shift || true
   step "pg_prove on $name"
-  db_psql "$name" -c 'create extension if not exists pgtap with schema extensions'
+  db_psql "$name" -c 'set client_min_messages = warning' -c 'create extension if not exists pgtap with schema extensions'
   local files=("$@")
   [ ${#files[@]} -eq 0 ] && files=("$ROOT"/supabase/tests/database/*.sql)
-  PGOPTIONS='-c search_path=public,extensions' \
-    pg_prove --dbname "$(db_url "$name")" --ext .sql "${files[@]}"
+  # pg_prove does not take a URL; libpq reads the rest from the environment.
+  PGHOST=127.0.0.1 PGPORT="$PG_PORT" PGUSER=postgres PGPASSWORD=postgres PGDATABASE="$name" \
+    PGOPTIONS='-c search_path=public,extensions' \
+    pg_prove --ext .sql "${files[@]}"
 }
 
 # supabase db lint (plpgsql_check) over our schemas; fails on any error.

@@ -1407,20 +1407,21 @@ grant select, insert, update, delete on all tables in schema public to service_r
 revoke insert, update, delete on public.subscription_events from service_role;
 revoke update, delete on public.stock_history from service_role;
 
--- authenticated, table by table.
+-- authenticated, table by table. Inserts may carry the row's id: a client that
+-- retries a create with the same id gets a conflict instead of a duplicate.
 grant select on public.profiles to authenticated;
 grant update (full_name, avatar_url) on public.profiles to authenticated;
 
 grant select, delete on public.shops to authenticated;
-grant insert (owner_id, name, slug, currency, timezone, default_low_stock_threshold) on public.shops to authenticated;
+grant insert (id, owner_id, name, slug, currency, timezone, default_low_stock_threshold) on public.shops to authenticated;
 grant update (name, slug, currency, timezone, default_low_stock_threshold) on public.shops to authenticated;
 
 grant select, delete on public.team_members to authenticated;
-grant insert (shop_id, user_id, role, invited_by) on public.team_members to authenticated;
+grant insert (id, shop_id, user_id, role, invited_by) on public.team_members to authenticated;
 grant update (role) on public.team_members to authenticated;
 
 grant select, delete on public.items to authenticated;
-grant insert (shop_id, type, name, description, sku, category, price, cost, track_stock, stock,
+grant insert (id, shop_id, type, name, description, sku, category, price, cost, track_stock, stock,
               low_stock_threshold, is_active, image_url) on public.items to authenticated;
 -- no stock: stock moves only through update_stock / order functions, which log history.
 grant update (type, name, description, sku, category, price, cost, track_stock,
@@ -1429,12 +1430,12 @@ grant update (type, name, description, sku, category, price, cost, track_stock,
 grant select on public.stock_history to authenticated;
 
 grant select, delete on public.forms to authenticated;
-grant insert (shop_id, name, slug, description, fields, is_active) on public.forms to authenticated;
+grant insert (id, shop_id, name, slug, description, fields, is_active) on public.forms to authenticated;
 grant update (name, slug, description, fields, is_active) on public.forms to authenticated;
 
 -- order_number, stock_deducted_at, stock_restored_at are set by triggers/functions only.
 grant select, delete on public.form_submissions to authenticated;
-grant insert (shop_id, form_id, customer_name, customer_phone, customer_address, customer_ref, line_items,
+grant insert (id, shop_id, form_id, customer_name, customer_phone, customer_address, customer_ref, line_items,
               subtotal, discount, shipping_fee, total, status, payment_status, payment_method_id, channel,
               conversation_id, notes, submitted_at) on public.form_submissions to authenticated;
 grant update (form_id, customer_name, customer_phone, customer_address, customer_ref, line_items,
@@ -1442,35 +1443,35 @@ grant update (form_id, customer_name, customer_phone, customer_address, customer
               conversation_id, notes) on public.form_submissions to authenticated;
 
 grant select, delete on public.payment_methods to authenticated;
-grant insert (shop_id, type, provider, account_name, account_number, instructions, is_active)
+grant insert (id, shop_id, type, provider, account_name, account_number, instructions, is_active)
   on public.payment_methods to authenticated;
 grant update (type, provider, account_name, account_number, instructions, is_active)
   on public.payment_methods to authenticated;
 
 grant select, delete on public.conversations to authenticated;
-grant insert (shop_id, platform, external_id, customer_name, customer_ref, status, ai_enabled, assigned_to)
+grant insert (id, shop_id, platform, external_id, customer_name, customer_ref, status, ai_enabled, assigned_to)
   on public.conversations to authenticated;
 grant update (customer_name, customer_ref, status, ai_enabled, assigned_to)
   on public.conversations to authenticated;
 
 grant select, delete on public.messages to authenticated;
-grant insert (conversation_id, shop_id, sender_type, sender_id, content, is_ai_generated)
+grant insert (id, conversation_id, shop_id, sender_type, sender_id, content, is_ai_generated)
   on public.messages to authenticated;
 grant update (content) on public.messages to authenticated;
 
 grant select, delete on public.keyword_replies to authenticated;
-grant insert (shop_id, keywords, match_type, reply, priority, is_active) on public.keyword_replies to authenticated;
+grant insert (id, shop_id, keywords, match_type, reply, priority, is_active) on public.keyword_replies to authenticated;
 grant update (keywords, match_type, reply, priority, is_active) on public.keyword_replies to authenticated;
 
 grant select, delete on public.saved_replies to authenticated;
-grant insert (shop_id, title, content, shortcut) on public.saved_replies to authenticated;
+grant insert (id, shop_id, title, content, shortcut) on public.saved_replies to authenticated;
 grant update (title, content, shortcut) on public.saved_replies to authenticated;
 
 grant select on public.daily_sales_metrics, public.product_analytics, public.platform_metrics,
   public.backup_logs, public.recovery_snapshots, public.subscription_events to authenticated;
 
 grant select, delete on public.sync_status to authenticated;
-grant insert (shop_id, resource, target, last_synced_at, cursor, status, error_message)
+grant insert (id, shop_id, resource, target, last_synced_at, cursor, status, error_message)
   on public.sync_status to authenticated;
 grant update (last_synced_at, cursor, status, error_message) on public.sync_status to authenticated;
 
@@ -1478,11 +1479,11 @@ grant update (last_synced_at, cursor, status, error_message) on public.sync_stat
 grant select (id, shop_id, platform, account_id, account_name, token_expires_at, status, connected_by,
               created_at, updated_at) on public.social_integrations to authenticated;
 grant delete on public.social_integrations to authenticated;
-grant insert (shop_id, platform, account_id, account_name, status) on public.social_integrations to authenticated;
+grant insert (id, shop_id, platform, account_id, account_name, status) on public.social_integrations to authenticated;
 grant update (account_name, status) on public.social_integrations to authenticated;
 
 grant select on public.data_extensions to authenticated;
-grant insert (shop_id, kind, amount, currency, starts_at, ends_at) on public.data_extensions to authenticated;
+grant insert (id, shop_id, kind, amount, currency, starts_at, ends_at) on public.data_extensions to authenticated;
 grant update (status, starts_at, ends_at, reviewed_by) on public.data_extensions to authenticated;
 
 -- Functions: nobody by default; the RLS helpers to the roles whose policies

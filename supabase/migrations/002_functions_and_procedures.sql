@@ -107,7 +107,7 @@ end;
 $$;
 
 comment on function private.idempotency_lookup(uuid, text, text, text) is
-  'Null when p_key is null or unseen for this shop (null shop = platform-wide). Takes a transaction advisory lock on (shop, key) first, so concurrent retries serialize. Returns the stored response when action and request hash match; raises PT422 idempotency_conflict otherwise. Call before doing any work, then idempotency_store in the same transaction.';
+  'Null when p_key is null or unseen for this shop (null shop = platform-wide). Takes a transaction advisory lock on (shop, key) first, so concurrent retries serialize. Returns the stored response when action and request hash match; raises PT422 idempotency_conflict otherwise. Call before doing any work, then idempotency_store in the same transaction: only a committed success is stored, so a retry of a request that failed runs again.';
 
 
 create or replace function private.idempotency_store(

@@ -9,8 +9,25 @@ pub const MAX_RANGE_DAYS: i64 = 366;
 /// Bounds of `list_backups.limit` (the SQL default is 20).
 pub const MAX_LIST_LIMIT: i64 = 100;
 
-/// `backup_logs.backup_type` values (data-model.md).
-pub const BACKUP_TYPES: [&str; 3] = ["daily", "weekly", "manual"];
+/// `backup_logs.backup_type` (data-model.md).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+#[cfg_attr(test, derive(ts_rs::TS), ts(rename_all = "snake_case"))]
+pub enum BackupType {
+    Daily,
+    Weekly,
+    Manual,
+}
+
+impl BackupType {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            BackupType::Daily => "daily",
+            BackupType::Weekly => "weekly",
+            BackupType::Manual => "manual",
+        }
+    }
+}
 
 /// One request to `admin-operations`: `{"action": "<name>", ...fields}`.
 #[derive(Debug, Deserialize)]
@@ -56,8 +73,8 @@ pub struct GetPlatformStatsRequest {
 #[cfg_attr(test, derive(ts_rs::TS), ts(optional_fields))]
 pub struct CreateBackupRequest {
     pub shop_id: Option<String>,
-    /// `daily`, `weekly` or `manual` (the default).
-    pub backup_type: Option<String>,
+    /// `manual` when absent.
+    pub backup_type: Option<BackupType>,
     pub idempotency_key: Option<String>,
 }
 
@@ -131,17 +148,9 @@ impl Action for AdminAction {
                     .shop_id
                     .map(|id| validate::uuid("shop_id", &id))
                     .transpose()?;
-                if let Some(backup_type) = &request.backup_type {
-                    if !BACKUP_TYPES.contains(&backup_type.as_str()) {
-                        return Err(ApiError::invalid_field(
-                            "backup_type",
-                            format!("`backup_type` must be one of {}", BACKUP_TYPES.join(", ")),
-                        ));
-                    }
-                }
                 Ok(RpcCall::new("create_backup_snapshot")
                     .optional_arg("p_shop_id", shop_id)
-                    .optional_arg("p_backup_type", request.backup_type)
+                    .optional_arg("p_backup_type", request.backup_type.map(BackupType::as_str))
                     .optional_arg("p_idempotency_key", idempotency_key))
             }
             AdminAction::RestoreBackup(request) => Ok(RpcCall::new("restore_backup_snapshot")

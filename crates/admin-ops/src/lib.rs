@@ -19,3 +19,6 @@ pub async fn handle(
 ) -> wasm_bindgen::JsValue {
     edge_core::boundary::serve::<AdminAction>(request, env).await
 }
+
+#[cfg(test)]
+mod tests;

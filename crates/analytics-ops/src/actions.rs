@@ -95,7 +95,12 @@ impl Action for AnalyticsAction {
             }
             AnalyticsAction::GenerateProduct(request) => {
                 let shop_id = validate::uuid("shop_id", &request.shop_id)?;
-                range("start_date", &request.start_date, "end_date", &request.end_date)?;
+                range(
+                    "start_date",
+                    &request.start_date,
+                    "end_date",
+                    &request.end_date,
+                )?;
                 Ok(RpcCall::new("generate_product_analytics")
                     .arg("p_shop_id", shop_id)
                     .arg("p_start", request.start_date)
@@ -103,7 +108,12 @@ impl Action for AnalyticsAction {
             }
             AnalyticsAction::GetMetrics(request) => {
                 let shop_id = validate::uuid("shop_id", &request.shop_id)?;
-                range("start_date", &request.start_date, "end_date", &request.end_date)?;
+                range(
+                    "start_date",
+                    &request.start_date,
+                    "end_date",
+                    &request.end_date,
+                )?;
                 Ok(RpcCall::new("get_sales_metrics")
                     .arg("p_shop_id", shop_id)
                     .arg("p_start", request.start_date)

@@ -20,3 +20,6 @@ pub async fn handle(
 ) -> wasm_bindgen::JsValue {
     edge_core::boundary::serve::<AnalyticsAction>(request, env).await
 }
+
+#[cfg(test)]
+mod tests;

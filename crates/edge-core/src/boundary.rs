@@ -89,7 +89,10 @@ fn decode_request(request: &JsValue) -> HttpRequest {
             .iter()
             .filter_map(|entry| {
                 let entry: js_sys::Array = entry.unchecked_into();
-                Some((entry.get(0).as_string()?.to_ascii_lowercase(), entry.get(1).as_string()?))
+                Some((
+                    entry.get(0).as_string()?.to_ascii_lowercase(),
+                    entry.get(1).as_string()?,
+                ))
             })
             .collect(),
         None => Default::default(),
@@ -108,7 +111,10 @@ fn decode_request(request: &JsValue) -> HttpRequest {
 }
 
 fn decode_env(env: &JsValue) -> Result<Env, ApiError> {
-    Env::new(&get_string(env, "supabase_url"), &get_string(env, "anon_key"))
+    Env::new(
+        &get_string(env, "supabase_url"),
+        &get_string(env, "anon_key"),
+    )
 }
 
 fn encode_response(response: &HttpResponse) -> JsValue {

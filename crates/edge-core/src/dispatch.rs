@@ -69,8 +69,12 @@ pub fn parse_action<A: Action>(body: &[u8]) -> Result<A, ApiError> {
     if body.len() > MAX_BODY_BYTES {
         return Err(ApiError::of(ErrorCode::PayloadTooLarge));
     }
-    let text = std::str::from_utf8(body)
-        .map_err(|_| ApiError::new(ErrorCode::InvalidJson, "The request body is not valid UTF-8"))?;
+    let text = std::str::from_utf8(body).map_err(|_| {
+        ApiError::new(
+            ErrorCode::InvalidJson,
+            "The request body is not valid UTF-8",
+        )
+    })?;
     let value: Value = serde_json::from_str(text).map_err(|err| {
         ApiError::of(ErrorCode::InvalidJson)
             .with_details(json!({ "line": err.line(), "column": err.column() }))
@@ -84,14 +88,18 @@ pub fn parse_action<A: Action>(body: &[u8]) -> Result<A, ApiError> {
     let name = match fields.remove("action") {
         Some(Value::String(name)) => name,
         None => return Err(ApiError::invalid_field("action", "`action` is required")),
-        Some(_) => return Err(ApiError::invalid_field("action", "`action` must be a string")),
+        Some(_) => {
+            return Err(ApiError::invalid_field(
+                "action",
+                "`action` must be a string",
+            ))
+        }
     };
     if !A::NAMES.contains(&name.as_str()) {
-        return Err(ApiError::new(
-            ErrorCode::UnknownAction,
-            format!("Unknown action `{name}`"),
-        )
-        .with_details(json!({ "action": name, "available": A::NAMES })));
+        return Err(
+            ApiError::new(ErrorCode::UnknownAction, format!("Unknown action `{name}`"))
+                .with_details(json!({ "action": name, "available": A::NAMES })),
+        );
     }
     let tagged = Value::Object(Map::from_iter([(name, Value::Object(fields))]));
     serde_path_to_error::deserialize(tagged).map_err(payload_error)
@@ -101,7 +109,12 @@ pub fn parse_action<A: Action>(body: &[u8]) -> Result<A, ApiError> {
 fn payload_error(error: serde_path_to_error::Error<serde_json::Error>) -> ApiError {
     let reason = error.inner().to_string();
     // The first segment is the action (the enum variant).
-    let path: Vec<String> = error.path().iter().skip(1).map(ToString::to_string).collect();
+    let path: Vec<String> = error
+        .path()
+        .iter()
+        .skip(1)
+        .map(ToString::to_string)
+        .collect();
     let field = backticked_field(&reason).unwrap_or_else(|| path.join("."));
     let message = if field.is_empty() {
         format!("Invalid payload: {reason}")
@@ -124,3 +137,237 @@ fn backticked_field(reason: &str) -> Option<String> {
 #[derive(Debug, serde::Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct PanicRequest {}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+
+    use serde::Deserialize;
+
+    use super::*;
+
+    /// A two-action function: one read, one write.
+    #[derive(Debug, Deserialize)]
+    #[serde(rename_all = "snake_case")]
+    enum TestAction {
+        Read(ReadRequest),
+        Write(WriteRequest),
+    }
+
+    #[derive(Debug, Deserialize)]
+    #[serde(deny_unknown_fields)]
+    struct ReadRequest {
+        id: String,
+    }
+
+    #[derive(Debug, Deserialize)]
+    #[serde(deny_unknown_fields)]
+    struct WriteRequest {
+        id: String,
+        amount: i32,
+        idempotency_key: Option<String>,
+    }
+
+    impl Action for TestAction {
+        const NAMES: &'static [&'static str] = &["read", "write"];
+
+        fn idempotency(&self) -> Idempotency<'_> {
+            match self {
+                TestAction::Read(_) => Idempotency::ReadOnly,
+                TestAction::Write(w) => Idempotency::Mutating {
+                    body_key: w.idempotency_key.as_deref(),
+                },
+            }
+        }
+
+        fn rpc_call(self, idempotency_key: Option<String>) -> Result<RpcCall, ApiError> {
+            Ok(match self {
+                TestAction::Read(r) => RpcCall::new("read_fn").arg("p_id", r.id),
+                TestAction::Write(w) => RpcCall::new("write_fn")
+                    .arg("p_id", w.id)
+                    .arg("p_amount", w.amount)
+                    .optional_arg("p_idempotency_key", idempotency_key),
+            })
+        }
+    }
+
+    fn request(method: &str, headers: &[(&str, &str)], body: &[u8]) -> HttpRequest {
+        HttpRequest {
+            method: method.into(),
+            headers: headers
+                .iter()
+                .map(|(n, v)| (n.to_string(), v.to_string()))
+                .collect::<BTreeMap<_, _>>(),
+            body: body.to_vec(),
+            request_id: "rid".into(),
+        }
+    }
+
+    const AUTH: (&str, &str) = ("authorization", "Bearer aa.bb.cc");
+
+    fn env() -> Env {
+        Env::new("http://127.0.0.1:54321", "anon").expect("env")
+    }
+
+    fn error_of(request: &HttpRequest) -> ApiError {
+        route::<TestAction>(request, &env()).expect_err("refused")
+    }
+
+    fn call_of(request: &HttpRequest) -> RpcRequest {
+        match route::<TestAction>(request, &env()) {
+            Ok(Route::Call(rpc)) => rpc,
+            other => panic!("expected a call, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn options_is_the_preflight_without_a_jwt() {
+        let routed = route::<TestAction>(&request("OPTIONS", &[], b""), &env());
+        assert_eq!(routed, Ok(Route::Preflight));
+    }
+
+    #[test]
+    fn other_methods_are_refused() {
+        for method in ["GET", "PUT", "DELETE", "PATCH"] {
+            let error = error_of(&request(method, &[AUTH], br#"{"action":"read","id":"1"}"#));
+            assert_eq!(error.code, ErrorCode::MethodNotAllowed);
+            assert_eq!(error.status(), 405);
+        }
+    }
+
+    #[test]
+    fn jwt_is_checked_before_the_body() {
+        let error = error_of(&request("POST", &[], b"not json"));
+        assert_eq!(error.code, ErrorCode::Unauthorized);
+    }
+
+    #[test]
+    fn body_limit_is_64_kib() {
+        let padding = "x".repeat(MAX_BODY_BYTES);
+        let body = format!(r#"{{"action":"read","id":"{padding}"}}"#);
+        let error = error_of(&request("POST", &[AUTH], body.as_bytes()));
+        assert_eq!(error.code, ErrorCode::PayloadTooLarge);
+        assert_eq!(error.status(), 413);
+
+        let prefix = r#"{"action":"read","id":""#;
+        let padding = "x".repeat(MAX_BODY_BYTES - prefix.len() - 2);
+        let body = format!("{prefix}{padding}\"}}");
+        assert_eq!(body.len(), MAX_BODY_BYTES);
+        call_of(&request("POST", &[AUTH], body.as_bytes()));
+    }
+
+    #[test]
+    fn invalid_utf8_and_invalid_json_are_invalid_json() {
+        for body in [
+            &b"\xff\xfe{}"[..],
+            b"",
+            b"{",
+            b"{'action': 'read'}",
+            b"null x",
+        ] {
+            let error = error_of(&request("POST", &[AUTH], body));
+            assert_eq!(error.code, ErrorCode::InvalidJson, "{body:?}");
+            assert_eq!(error.status(), 400);
+        }
+    }
+
+    #[test]
+    fn body_must_be_an_object_with_a_string_action() {
+        for (body, field) in [
+            (&br#"[1]"#[..], None),
+            (br#""read""#, None),
+            (br#"{"id":"1"}"#, Some("action")),
+            (br#"{"action":7}"#, Some("action")),
+        ] {
+            let error = error_of(&request("POST", &[AUTH], body));
+            assert_eq!(error.code, ErrorCode::InvalidRequest);
+            assert_eq!(
+                error.details.map(|d| d["field"].clone()),
+                field.map(|f| json!(f))
+            );
+        }
+    }
+
+    #[test]
+    fn unknown_action_lists_the_available_ones() {
+        let error = error_of(&request("POST", &[AUTH], br#"{"action":"drop_tables"}"#));
+        assert_eq!(error.code, ErrorCode::UnknownAction);
+        assert_eq!(error.status(), 400);
+        assert_eq!(
+            error.details,
+            Some(json!({"action": "drop_tables", "available": ["read", "write"]}))
+        );
+    }
+
+    #[test]
+    fn payload_errors_name_the_field() {
+        for (body, field) in [
+            (&br#"{"action":"write","amount":1}"#[..], "id"),
+            (
+                br#"{"action":"write","id":"1","amount":1,"extra":true}"#,
+                "extra",
+            ),
+            (br#"{"action":"write","id":"1","amount":"1"}"#, "amount"),
+            (br#"{"action":"write","id":"1","amount":1.5}"#, "amount"),
+            (
+                br#"{"action":"write","id":"1","amount":99999999999999999999}"#,
+                "amount",
+            ),
+            (
+                br#"{"action":"write","id":"1","amount":2147483648}"#,
+                "amount",
+            ),
+            (br#"{"action":"write","id":7,"amount":1}"#, "id"),
+            (
+                br#"{"action":"read","id":"1","idempotency_key":"k"}"#,
+                "idempotency_key",
+            ),
+        ] {
+            let error = error_of(&request("POST", &[AUTH], body));
+            assert_eq!(
+                error.code,
+                ErrorCode::InvalidRequest,
+                "{}",
+                String::from_utf8_lossy(body)
+            );
+            assert_eq!(error.details, Some(json!({"field": field})));
+            assert!(error.message.contains(field), "{}", error.message);
+        }
+    }
+
+    #[test]
+    fn builds_the_call_of_the_action() {
+        let rpc = call_of(&request("POST", &[AUTH], br#"{"action":"read","id":"7"}"#));
+        assert_eq!(rpc.url, "http://127.0.0.1:54321/rest/v1/rpc/read_fn");
+        assert_eq!(rpc.body, r#"{"p_id":"7"}"#);
+    }
+
+    #[test]
+    fn idempotency_key_comes_from_header_or_field_for_mutating_actions() {
+        let write = br#"{"action":"write","id":"7","amount":1}"#;
+        let rpc = call_of(&request("POST", &[AUTH, ("idempotency-key", "k1")], write));
+        assert_eq!(
+            rpc.body,
+            r#"{"p_amount":1,"p_id":"7","p_idempotency_key":"k1"}"#
+        );
+
+        let write_with_key = br#"{"action":"write","id":"7","amount":1,"idempotency_key":"k2"}"#;
+        let rpc = call_of(&request("POST", &[AUTH], write_with_key));
+        assert_eq!(
+            rpc.body,
+            r#"{"p_amount":1,"p_id":"7","p_idempotency_key":"k2"}"#
+        );
+
+        let error = error_of(&request(
+            "POST",
+            &[AUTH, ("idempotency-key", "k1")],
+            write_with_key,
+        ));
+        assert_eq!(error.code, ErrorCode::InvalidRequest);
+
+        // Reads ignore the header (clients may send it on every call).
+        let read = br#"{"action":"read","id":"7"}"#;
+        let rpc = call_of(&request("POST", &[AUTH, ("idempotency-key", "k1")], read));
+        assert_eq!(rpc.body, r#"{"p_id":"7"}"#);
+    }
+}

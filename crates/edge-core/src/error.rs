@@ -4,7 +4,8 @@
 use serde_json::Value;
 
 /// Every error code a client can receive (api.md, "Errors").
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
 #[cfg_attr(test, derive(ts_rs::TS), ts(rename_all = "snake_case"))]
 pub enum ErrorCode {
     InvalidJson,
@@ -152,5 +153,46 @@ impl ApiError {
 
     pub fn status(&self) -> u16 {
         self.code.status()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn codes_and_statuses_are_those_of_the_api() {
+        let table: Vec<(&str, u16)> = ErrorCode::ALL
+            .iter()
+            .map(|code| (code.as_str(), code.status()))
+            .collect();
+        assert_eq!(
+            table,
+            vec![
+                ("invalid_json", 400),
+                ("invalid_request", 400),
+                ("unknown_action", 400),
+                ("method_not_allowed", 405),
+                ("payload_too_large", 413),
+                ("unauthorized", 401),
+                ("forbidden", 403),
+                ("not_found", 404),
+                ("insufficient_stock", 409),
+                ("stale_stock", 409),
+                ("idempotency_conflict", 422),
+                ("conflict", 409),
+                ("upstream_unavailable", 503),
+                ("internal", 500),
+            ]
+        );
+    }
+
+    #[test]
+    fn parse_is_the_inverse_of_as_str_and_serde_agrees() {
+        for code in ErrorCode::ALL {
+            assert_eq!(ErrorCode::parse(code.as_str()), Some(code));
+            assert_eq!(serde_json::json!(code), serde_json::json!(code.as_str()));
+        }
+        assert_eq!(ErrorCode::parse("Internal"), None);
     }
 }

@@ -43,3 +43,50 @@ pub fn resolve_idempotency_key(
         (header, field) => Ok(header.or(field).map(str::to_string)),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn takes_the_key_from_header_or_field() {
+        assert_eq!(resolve_idempotency_key(None, None), Ok(None));
+        assert_eq!(
+            resolve_idempotency_key(Some("order-42:try.1"), None),
+            Ok(Some("order-42:try.1".into()))
+        );
+        assert_eq!(
+            resolve_idempotency_key(None, Some("k1")),
+            Ok(Some("k1".into()))
+        );
+        assert_eq!(
+            resolve_idempotency_key(Some("k1"), Some("k1")),
+            Ok(Some("k1".into()))
+        );
+    }
+
+    #[test]
+    fn header_and_field_that_differ_are_refused() {
+        let error = resolve_idempotency_key(Some("k1"), Some("k2")).expect_err("differ");
+        assert_eq!(error.code, ErrorCode::InvalidRequest);
+        assert_eq!(error.details, Some(json!({"field": "idempotency_key"})));
+    }
+
+    #[test]
+    fn bad_keys_are_refused_naming_where_they_came_from() {
+        let too_long = "k".repeat(MAX_KEY_LEN + 1);
+        for (header, field, named) in [
+            (Some(""), None, "Idempotency-Key"),
+            (Some("has space"), None, "Idempotency-Key"),
+            (None, Some("semi;colon"), "idempotency_key"),
+            (None, Some("ключ"), "idempotency_key"),
+            (None, Some(too_long.as_str()), "idempotency_key"),
+        ] {
+            let error = resolve_idempotency_key(header, field).expect_err("bad key");
+            assert_eq!(error.code, ErrorCode::InvalidRequest);
+            assert_eq!(error.details, Some(json!({"field": named})));
+        }
+        let longest = "k".repeat(MAX_KEY_LEN);
+        assert!(resolve_idempotency_key(None, Some(&longest)).is_ok());
+    }
+}

@@ -16,6 +16,9 @@ pub mod validate;
 #[cfg(not(target_arch = "wasm32"))]
 pub mod typescript;
 
+#[cfg(feature = "testing")]
+pub mod testing;
+
 #[cfg(target_arch = "wasm32")]
 pub mod boundary;
 
@@ -23,3 +26,25 @@ pub use dispatch::{parse_action, route, Action, Idempotency, Route};
 pub use error::{ApiError, ErrorCode};
 pub use http::{HttpRequest, HttpResponse};
 pub use rpc::{read_rpc_response, Env, RpcCall, RpcRequest};
+
+#[cfg(test)]
+mod tests {
+    use ts_rs::TS;
+
+    use crate::http::{ErrorBody, ErrorObject, SuccessBody};
+
+    #[test]
+    fn types_ts() {
+        let block = crate::typescript::render(&[
+            <serde_json::Value as TS>::decl(),
+            crate::ErrorCode::decl(),
+            SuccessBody::<serde_json::Value>::decl(),
+            ErrorBody::decl(),
+            ErrorObject::decl(),
+        ]);
+        let file = crate::typescript::types_file(env!("CARGO_MANIFEST_DIR"));
+        if let Err(stale) = crate::typescript::sync_block(&file, "edge-core", &block) {
+            panic!("{stale}");
+        }
+    }
+}

@@ -119,7 +119,9 @@ pub fn read_rpc_response(status: u16, body: &str) -> Result<Value, ApiError> {
             return Ok(Value::Null);
         }
         return serde_json::from_str(body).map_err(|err| {
-            ApiError::internal(format!("PostgREST {status}: success body is not JSON ({err}): {body}"))
+            ApiError::internal(format!(
+                "PostgREST {status}: success body is not JSON ({err}): {body}"
+            ))
         });
     }
     let upstream = format!("PostgREST {status}: {body}");
@@ -177,5 +179,225 @@ fn raised_by_sql(code: ErrorCode, error: &PostgrestError, upstream: String) -> A
         // A detail that is not JSON breaks the SQL convention: worth a log line.
         internal: matches!(details, Some(None)).then_some(upstream),
         details: details.flatten(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+    use crate::http::HttpRequest;
+
+    fn auth() -> AuthContext {
+        let request = HttpRequest {
+            headers: [(
+                "authorization".to_string(),
+                "Bearer aaa.bbb.ccc".to_string(),
+            )]
+            .into(),
+            ..HttpRequest::default()
+        };
+        AuthContext::from_request(&request).expect("well-formed bearer")
+    }
+
+    fn error_of(status: u16, body: Value) -> ApiError {
+        read_rpc_response(status, &body.to_string()).expect_err("an error answer")
+    }
+
+    #[test]
+    fn builds_the_rpc_request_with_caller_jwt_and_anon_key() {
+        let env = Env::new("https://abc.supabase.co/", "sb_publishable_xyz").expect("valid env");
+        let call = RpcCall::new("update_stock")
+            .arg("p_item_id", "0b0e7a4e-6f2c-4f1e-9d5b-7c1a2b3c4d5e")
+            .optional_arg("p_note", None::<String>)
+            .optional_arg("p_change", Some(-2));
+        let request = RpcRequest::build(&env, &auth(), &call);
+        assert_eq!(
+            request.url,
+            "https://abc.supabase.co/rest/v1/rpc/update_stock"
+        );
+        assert_eq!(
+            request.headers,
+            vec![
+                (
+                    "Authorization".to_string(),
+                    "Bearer aaa.bbb.ccc".to_string()
+                ),
+                ("apikey".to_string(), "sb_publishable_xyz".to_string()),
+                ("Content-Type".to_string(), "application/json".to_string()),
+                ("Accept".to_string(), "application/json".to_string()),
+            ]
+        );
+        // Absent optional arguments are left out so the SQL defaults apply.
+        let body: Value = serde_json::from_str(&request.body).expect("JSON body");
+        assert_eq!(
+            body,
+            json!({"p_item_id": "0b0e7a4e-6f2c-4f1e-9d5b-7c1a2b3c4d5e", "p_change": -2})
+        );
+    }
+
+    #[test]
+    fn env_needs_an_http_url_and_a_key() {
+        assert_eq!(
+            Env::new("ftp://x", "k").expect_err("bad url").code,
+            ErrorCode::Internal
+        );
+        assert_eq!(
+            Env::new("http://x", " ").expect_err("no key").code,
+            ErrorCode::Internal
+        );
+    }
+
+    #[test]
+    fn success_body_is_the_data() {
+        let data = read_rpc_response(200, r#"{"deleted": 3}"#).expect("success");
+        assert_eq!(data, json!({"deleted": 3}));
+        assert_eq!(read_rpc_response(204, "").expect("empty"), Value::Null);
+        let error = read_rpc_response(200, "<html>").expect_err("not JSON");
+        assert_eq!(error.code, ErrorCode::Internal);
+    }
+
+    #[test]
+    fn insufficient_stock_keeps_code_details_and_hint() {
+        let error = error_of(
+            409,
+            json!({
+                "code": "PT409",
+                "message": "insufficient_stock",
+                "details": r#"{"item_id": "i1", "available": 2, "requested": 3}"#,
+                "hint": "Item 'Blue mug' has 2 in stock, 3 requested",
+            }),
+        );
+        assert_eq!(error.code, ErrorCode::InsufficientStock);
+        assert_eq!(error.status(), 409);
+        assert_eq!(error.message, "Item 'Blue mug' has 2 in stock, 3 requested");
+        assert_eq!(
+            error.details,
+            Some(json!({"item_id": "i1", "available": 2, "requested": 3}))
+        );
+        assert_eq!(error.internal, None);
+    }
+
+    #[test]
+    fn stale_stock_carries_current_stock() {
+        let error = error_of(
+            409,
+            json!({
+                "code": "PT409",
+                "message": "stale_stock",
+                "details": r#"{"item_id": "i1", "expected_stock": 5, "current_stock": 4}"#,
+                "hint": null,
+            }),
+        );
+        assert_eq!(error.code, ErrorCode::StaleStock);
+        assert_eq!(
+            error.details.as_ref().map(|d| &d["current_stock"]),
+            Some(&json!(4))
+        );
+        // No hint: the code's default sentence.
+        assert_eq!(error.message, ErrorCode::StaleStock.default_message());
+    }
+
+    #[test]
+    fn every_code_sql_raises_maps_to_itself() {
+        for (code, status) in [
+            ("invalid_request", 400),
+            ("forbidden", 403),
+            ("not_found", 404),
+            ("idempotency_conflict", 422),
+            ("conflict", 409),
+        ] {
+            let error = error_of(
+                status,
+                json!({"code": format!("PT{status}"), "message": code, "details": null, "hint": "h"}),
+            );
+            assert_eq!(error.code.as_str(), code);
+            assert_eq!(error.status(), status);
+            assert_eq!(error.message, "h");
+        }
+    }
+
+    #[test]
+    fn detail_that_is_not_json_is_dropped_and_logged() {
+        let error = error_of(
+            404,
+            json!({"code": "PT404", "message": "not_found", "details": "item 7", "hint": "No such item"}),
+        );
+        assert_eq!(error.code, ErrorCode::NotFound);
+        assert_eq!(error.details, None);
+        assert!(error.internal.is_some_and(|log| log.contains("item 7")));
+    }
+
+    #[test]
+    fn jwt_errors_are_unauthorized() {
+        for body in [
+            json!({"code": "PGRST301", "message": "JWT expired", "details": null, "hint": null}),
+            json!({"code": "PGRST303", "message": "JWT expired", "details": null, "hint": null}),
+            json!({"code": "PGRST302", "message": "Anonymous access is disabled", "details": null, "hint": null}),
+        ] {
+            let error = error_of(401, body);
+            assert_eq!(error.code, ErrorCode::Unauthorized);
+            assert_eq!(error.status(), 401);
+        }
+        // A JWT complaint is unauthorized whatever the status PostgREST chose.
+        let error = error_of(
+            400,
+            json!({"code": "PGRSTX", "message": "Invalid JWT signature"}),
+        );
+        assert_eq!(error.code, ErrorCode::Unauthorized);
+    }
+
+    #[test]
+    fn postgres_codes_map_to_api_codes() {
+        for (pg_code, status, expected) in [
+            ("42501", 403, ErrorCode::Forbidden),
+            ("23505", 409, ErrorCode::Conflict),
+            ("23503", 409, ErrorCode::Conflict),
+            ("PGRST116", 406, ErrorCode::NotFound),
+            ("P0002", 400, ErrorCode::NotFound),
+            ("PGRST001", 503, ErrorCode::UpstreamUnavailable),
+        ] {
+            let error = error_of(
+                status,
+                json!({"code": pg_code, "message": "duplicate key value violates unique constraint \"shops_slug_key\"", "details": "Key (slug)=(x) already exists.", "hint": null}),
+            );
+            assert_eq!(error.code, expected, "{pg_code}");
+            // Postgres' own sentence names tables and keys: logged, never sent.
+            assert_eq!(error.message, expected.default_message());
+            assert_eq!(error.details, None);
+            assert!(error
+                .internal
+                .is_some_and(|log| log.contains("shops_slug_key")));
+        }
+    }
+
+    #[test]
+    fn unknown_errors_are_internal_without_leaking_upstream_text() {
+        let error = error_of(
+            500,
+            json!({"code": "XX000", "message": "secret table private.tokens broke", "details": null, "hint": null}),
+        );
+        assert_eq!(error.code, ErrorCode::Internal);
+        assert_eq!(error.status(), 500);
+        assert!(!error.message.contains("private.tokens"));
+        assert!(error
+            .internal
+            .is_some_and(|log| log.contains("private.tokens")));
+        // Our codes that SQL must not raise are not trusted either.
+        let error = error_of(
+            400,
+            json!({"code": "PT400", "message": "payload_too_large"}),
+        );
+        assert_eq!(error.code, ErrorCode::Internal);
+    }
+
+    #[test]
+    fn non_json_gateway_answers() {
+        let error = read_rpc_response(502, "<html>Bad Gateway</html>").expect_err("502");
+        assert_eq!(error.code, ErrorCode::UpstreamUnavailable);
+        assert_eq!(error.status(), 503);
+        let error = read_rpc_response(500, "Internal Server Error").expect_err("500");
+        assert_eq!(error.code, ErrorCode::Internal);
     }
 }

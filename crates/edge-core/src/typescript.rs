@@ -6,7 +6,9 @@ use std::path::{Path, PathBuf};
 
 /// `functions/types.ts` of the workspace holding `crate_dir` (a crate's `CARGO_MANIFEST_DIR`).
 pub fn types_file(crate_dir: &str) -> PathBuf {
-    Path::new(crate_dir).join("../../functions/types.ts")
+    // Canonical, so a crate reached through a symlinked workspace still finds its own file.
+    let crate_dir = std::fs::canonicalize(crate_dir).unwrap_or_else(|_| PathBuf::from(crate_dir));
+    crate_dir.join("../../functions/types.ts")
 }
 
 pub const HEADER: &str = "\

@@ -83,3 +83,83 @@ pub fn text(field: &str, value: &str, max_chars: usize) -> Result<String, ApiErr
     }
     Ok(value.to_string())
 }
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+    use crate::error::ErrorCode;
+
+    fn field_of(error: ApiError) -> serde_json::Value {
+        assert_eq!(error.code, ErrorCode::InvalidRequest);
+        error.details.expect("details")["field"].clone()
+    }
+
+    #[test]
+    fn uuids() {
+        assert_eq!(
+            uuid("id", "0B0E7A4E-6F2C-4F1E-9D5B-7C1A2B3C4D5E").expect("valid"),
+            "0b0e7a4e-6f2c-4f1e-9d5b-7c1a2b3c4d5e"
+        );
+        for bad in [
+            "",
+            "42",
+            "0b0e7a4e6f2c4f1e9d5b7c1a2b3c4d5e",
+            "{0b0e7a4e-6f2c-4f1e-9d5b-7c1a2b3c4d5e}",
+            "0b0e7a4e-6f2c-4f1e-9d5b-7c1a2b3c4d5g",
+        ] {
+            assert_eq!(
+                field_of(uuid("item_id", bad).expect_err(bad)),
+                json!("item_id")
+            );
+        }
+    }
+
+    #[test]
+    fn dates() {
+        assert_eq!(
+            date("d", "2024-02-29").expect("leap day"),
+            NaiveDate::from_ymd_opt(2024, 2, 29).expect("date")
+        );
+        for bad in [
+            "2023-02-29",
+            "2024-13-01",
+            "2024-1-01",
+            "24-01-01",
+            "2024/01/01",
+            "0000-01-01",
+            "2024-01-01T00:00:00Z",
+            "+202-01-01",
+            "",
+        ] {
+            assert_eq!(field_of(date("date", bad).expect_err(bad)), json!("date"));
+        }
+    }
+
+    #[test]
+    fn date_ranges() {
+        assert!(date_range(("s", "2024-01-01"), ("e", "2024-12-31"), 366).is_ok());
+        assert!(date_range(("s", "2024-01-01"), ("e", "2024-01-01"), 366).is_ok());
+        let too_long = date_range(("s", "2024-01-01"), ("e", "2025-01-01"), 366);
+        assert_eq!(field_of(too_long.expect_err("367 days")), json!("e"));
+        let reversed = date_range(("s", "2024-02-01"), ("e", "2024-01-31"), 366);
+        assert_eq!(field_of(reversed.expect_err("start after end")), json!("e"));
+        let bad_start = date_range(("s", "2024-02-30"), ("e", "2024-03-01"), 366);
+        assert_eq!(field_of(bad_start.expect_err("bad start")), json!("s"));
+    }
+
+    #[test]
+    fn ints_and_texts() {
+        assert_eq!(int_in_range("limit", 100, 1, 100), Ok(100));
+        assert_eq!(
+            field_of(int_in_range("limit", 0, 1, 100).expect_err("0")),
+            json!("limit")
+        );
+        assert_eq!(text("note", "ééé", 3), Ok("ééé".to_string()));
+        assert_eq!(
+            field_of(text("note", "abcd", 3).expect_err("long")),
+            json!("note")
+        );
+    }
+}

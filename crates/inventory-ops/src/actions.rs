@@ -6,16 +6,44 @@ use serde::Deserialize;
 /// Longest accepted `note` of a stock change.
 pub const MAX_NOTE_CHARS: usize = 500;
 
-/// Reasons a stock change may carry (data-model.md, `stock_history.reason`).
-pub const STOCK_REASONS: [&str; 7] = [
-    "restock",
-    "sale",
-    "order_cancelled",
-    "return",
-    "damage",
-    "correction",
-    "manual",
-];
+/// Why a stock change happened (data-model.md, `stock_history.reason`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+#[cfg_attr(test, derive(ts_rs::TS), ts(rename_all = "snake_case"))]
+pub enum StockReason {
+    Restock,
+    Sale,
+    OrderCancelled,
+    Return,
+    Damage,
+    Correction,
+    Manual,
+}
+
+impl StockReason {
+    pub const ALL: [StockReason; 7] = [
+        StockReason::Restock,
+        StockReason::Sale,
+        StockReason::OrderCancelled,
+        StockReason::Return,
+        StockReason::Damage,
+        StockReason::Correction,
+        StockReason::Manual,
+    ];
+
+    /// The value stored in `stock_history.reason`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            StockReason::Restock => "restock",
+            StockReason::Sale => "sale",
+            StockReason::OrderCancelled => "order_cancelled",
+            StockReason::Return => "return",
+            StockReason::Damage => "damage",
+            StockReason::Correction => "correction",
+            StockReason::Manual => "manual",
+        }
+    }
+}
 
 /// One request to `inventory-operations`: `{"action": "<name>", ...fields}`.
 #[derive(Debug, Deserialize)]
@@ -43,8 +71,7 @@ pub struct UpdateStockRequest {
     pub change: Option<i32>,
     /// The new absolute stock, >= 0.
     pub set_to: Option<i32>,
-    /// One of `STOCK_REASONS`.
-    pub reason: String,
+    pub reason: StockReason,
     pub note: Option<String>,
     /// Compare-and-swap guard: apply only if the stock is exactly this, else `stale_stock`.
     pub expected_stock: Option<i32>,
@@ -143,19 +170,14 @@ fn update_stock(
                 "Give exactly one of `change` and `set_to`",
             ))
         }
-        (Some(0), None) => {
-            return Err(ApiError::invalid_field("change", "`change` must not be 0"))
-        }
+        (Some(0), None) => return Err(ApiError::invalid_field("change", "`change` must not be 0")),
         (None, Some(set_to)) if set_to < 0 => {
-            return Err(ApiError::invalid_field("set_to", "`set_to` must be 0 or more"))
+            return Err(ApiError::invalid_field(
+                "set_to",
+                "`set_to` must be 0 or more",
+            ))
         }
         _ => {}
-    }
-    if !STOCK_REASONS.contains(&request.reason.as_str()) {
-        return Err(ApiError::invalid_field(
-            "reason",
-            format!("`reason` must be one of {}", STOCK_REASONS.join(", ")),
-        ));
     }
     if request.expected_stock.is_some_and(|stock| stock < 0) {
         return Err(ApiError::invalid_field(
@@ -171,7 +193,7 @@ fn update_stock(
         .arg("p_item_id", item_id)
         .optional_arg("p_change", request.change)
         .optional_arg("p_set_to", request.set_to)
-        .arg("p_reason", request.reason)
+        .arg("p_reason", request.reason.as_str())
         .optional_arg("p_note", note)
         .optional_arg("p_expected_stock", request.expected_stock)
         .optional_arg("p_idempotency_key", idempotency_key))

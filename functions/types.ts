@@ -1,0 +1,192 @@
+// Request and response types of the edge functions, generated from the Rust types in
+// crates/edge-core, crates/inventory-ops, crates/analytics-ops and crates/admin-ops.
+// Do not edit by hand. Regenerate with:
+//   UPDATE_TYPES=1 cargo test -p edge-core -p inventory-ops -p analytics-ops -p admin-ops types_ts
+
+// <edge-core>
+export type JsonValue = number | string | boolean | Array<JsonValue> | { [key in string]?: JsonValue } | null;
+
+export type ErrorCode = "invalid_json" | "invalid_request" | "unknown_action" | "method_not_allowed" | "payload_too_large" | "unauthorized" | "forbidden" | "not_found" | "insufficient_stock" | "stale_stock" | "idempotency_conflict" | "conflict" | "upstream_unavailable" | "internal";
+
+export type SuccessBody<T> = { data: T, };
+
+export type ErrorBody = { error: ErrorObject, };
+
+export type ErrorObject = { code: ErrorCode, 
+/**
+ * A sentence for humans; may change, unlike `code`.
+ */
+message: string, 
+/**
+ * Structured facts about the failure (e.g. `field`, `available`, `current_stock`).
+ */
+details: JsonValue | null, 
+/**
+ * Also in the `x-request-id` header; quote it when reporting a problem.
+ */
+request_id: string, };
+// </edge-core>
+
+// <inventory-operations>
+export type InventoryAction = { "action": "update" } & UpdateStockRequest | { "action": "process_order" } & ProcessOrderRequest | { "action": "restore_order" } & RestoreOrderRequest | { "action": "get_low_stock" } & GetLowStockRequest;
+
+export type UpdateStockRequest = { item_id: string, 
+/**
+ * Non-zero; negative takes stock out.
+ */
+change?: number, 
+/**
+ * The new absolute stock, >= 0.
+ */
+set_to?: number, reason: StockReason, note?: string, 
+/**
+ * Compare-and-swap guard: apply only if the stock is exactly this, else `stale_stock`.
+ */
+expected_stock?: number, idempotency_key?: string, };
+
+export type StockReason = "restock" | "sale" | "order_cancelled" | "return" | "damage" | "correction" | "manual";
+
+export type ProcessOrderRequest = { order_id: string, idempotency_key?: string, };
+
+export type RestoreOrderRequest = { order_id: string, idempotency_key?: string, };
+
+export type GetLowStockRequest = { shop_id: string, threshold?: number, };
+
+export type UpdateStockResult = { item_id: string, previous_stock: number, new_stock: number, history_id: string, };
+
+export type OrderItemStock = { item_id: string, previous_stock: number, new_stock: number, };
+
+export type ProcessOrderResult = { order_id: string, already_processed: boolean, items: Array<OrderItemStock>, };
+
+export type RestoreOrderResult = { order_id: string, already_restored: boolean, items: Array<OrderItemStock>, };
+
+export type LowStockItem = { id: string, name: string, sku: string | null, stock: number, threshold: number, };
+
+export type LowStockResult = { items: Array<LowStockItem>, };
+// </inventory-operations>
+
+// <admin-operations>
+export type AdminAction = { "action": "generate_platform_metrics" } & GeneratePlatformMetricsRequest | { "action": "get_platform_stats" } & GetPlatformStatsRequest | { "action": "create_backup" } & CreateBackupRequest | { "action": "restore_backup" } & RestoreBackupRequest | { "action": "list_backups" } & ListBackupsRequest | { "action": "cleanup_snapshots" } & CleanupSnapshotsRequest;
+
+export type GeneratePlatformMetricsRequest = { 
+/**
+ * `YYYY-MM-DD`.
+ */
+date?: string, };
+
+export type GetPlatformStatsRequest = { 
+/**
+ * `YYYY-MM-DD`, included.
+ */
+start_date?: string, 
+/**
+ * `YYYY-MM-DD`, included.
+ */
+end_date?: string, };
+
+export type CreateBackupRequest = { shop_id?: string, 
+/**
+ * `manual` when absent.
+ */
+backup_type?: BackupType, idempotency_key?: string, };
+
+export type BackupType = "daily" | "weekly" | "manual";
+
+export type RestoreBackupRequest = { snapshot_id: string, 
+/**
+ * Defaults to true: only report the differences.
+ */
+dry_run?: boolean, idempotency_key?: string, };
+
+export type ListBackupsRequest = { shop_id?: string, 
+/**
+ * 1 to 100; 20 when absent.
+ */
+limit?: number, };
+
+export type CleanupSnapshotsRequest = Record<string, never>;
+
+export type PlatformMetrics = { date: string, gmv: number, mrr: number, mrr_new: number, mrr_expansion: number, mrr_contraction: number, mrr_churned: number, mrr_reactivation: number, total_users: bigint, new_users: bigint, total_shops: bigint, active_shops: bigint, new_subscriptions: bigint, churned_subscriptions: bigint, churn_rate: number | null, 
+/**
+ * Shops per plan.
+ */
+plan_distribution: JsonValue, total_orders: bigint, new_conversations: bigint, messages: bigint, ai_messages_processed: bigint, data_extension_revenue: number, data_extension_status: JsonValue, computed_at: string, };
+
+export type PlatformStatsResult = { days: Array<PlatformMetrics>, 
+/**
+ * The latest totals (null when no row exists yet).
+ */
+latest: JsonValue, };
+
+export type SnapshotSummary = { id: string, shop_id: string, 
+/**
+ * Rows per table.
+ */
+row_counts: { [key in string]?: bigint }, 
+/**
+ * sha256 of the canonical snapshot data.
+ */
+checksum: string, };
+
+export type CreateBackupResult = { backup_log_id: string, snapshots: Array<SnapshotSummary>, };
+
+export type RestoreBackupResult = { snapshot_id: string, shop_id: string, dry_run: boolean, differences: { [key in string]?: JsonValue }, restored: { [key in string]?: bigint } | null, };
+
+export type ListBackupsResult = { snapshots: Array<JsonValue>, logs: Array<JsonValue>, };
+
+export type CleanupSnapshotsResult = { deleted: bigint, };
+// </admin-operations>
+
+// <analytics-operations>
+export type AnalyticsAction = { "action": "generate_daily" } & GenerateDailyRequest | { "action": "generate_product" } & GenerateProductRequest | { "action": "get_metrics" } & GetMetricsRequest | { "action": "get_shop_stats" } & GetShopStatsRequest;
+
+export type GenerateDailyRequest = { shop_id: string, 
+/**
+ * `YYYY-MM-DD`.
+ */
+date?: string, };
+
+export type GenerateProductRequest = { shop_id: string, 
+/**
+ * `YYYY-MM-DD`, included.
+ */
+start_date: string, 
+/**
+ * `YYYY-MM-DD`, included.
+ */
+end_date: string, };
+
+export type GetMetricsRequest = { shop_id: string, 
+/**
+ * `YYYY-MM-DD`, included.
+ */
+start_date: string, 
+/**
+ * `YYYY-MM-DD`, included.
+ */
+end_date: string, };
+
+export type GetShopStatsRequest = { shop_id: string, };
+
+export type DailySalesMetrics = { shop_id: string, date: string, orders: bigint, completed: bigint, cancelled: bigint, gross_revenue: number, discounts: number, net_revenue: number, cost_of_goods: number, gross_profit: number, items_sold: bigint, average_order_value: number, unique_customers: bigint, 
+/**
+ * Per category: revenue and units.
+ */
+category_breakdown: JsonValue, computed_at: string, };
+
+export type ProductAnalyticsRow = { shop_id: string, item_id: string, period_start: string, period_end: string, units_sold: bigint, revenue: number, cost: number, profit: number, margin_pct: number | null, order_count: bigint, stock_at_end: bigint, sell_through_rate: number | null, 
+/**
+ * Null when nothing sold in the period.
+ */
+days_of_cover: number | null, 
+/**
+ * `A`, `B` or `C`.
+ */
+abc_class: string, computed_at: string, };
+
+export type GenerateProductResult = { rows: Array<ProductAnalyticsRow>, };
+
+export type SalesMetricsResult = { days: Array<DailySalesMetrics>, totals: JsonValue, };
+
+export type ShopStats = JsonValue;
+// </analytics-operations>

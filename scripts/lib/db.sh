@@ -16,9 +16,11 @@ db_url() {
   printf 'postgresql://postgres:postgres@127.0.0.1:%s/%s?sslmode=disable' "$PG_PORT" "$name"
 }
 
+# psql as the superuser on database $1; NOTICEs ("already exists, skipping") are hidden.
 db_psql() {
   local name="${1:-postgres}"; shift || true
-  psql "$(db_url "$name")" -v ON_ERROR_STOP=1 -X -q "$@"
+  PGOPTIONS="${PGOPTIONS:-} -c client_min_messages=warning" \
+    psql "$(db_url "$name")" -v ON_ERROR_STOP=1 -X -q "$@"
 }
 
 # A fresh, empty database. The postgres database itself is never dropped
@@ -70,7 +72,7 @@ db_seed() {
 db_prove() {
   local name="${1:-postgres}"; shift || true
   step "pg_prove on $name"
-  db_psql "$name" -c 'set client_min_messages = warning' -c 'create extension if not exists pgtap with schema extensions'
+  db_psql "$name" -c 'create extension if not exists pgtap with schema extensions'
   local files=("$@")
   [ ${#files[@]} -eq 0 ] && files=("$ROOT"/supabase/tests/database/*.sql)
   # pg_prove does not take a URL; libpq reads the rest from the environment.
@@ -120,4 +122,21 @@ db_types_check() {
   rm -f "$tmp"
   [ $rc -eq 0 ] || note "stale: regenerate with db_types_generate and commit supabase/database.types.ts" >&2
   return $rc
+}
+
+# A throwaway database with the baseline and the schema, for test suites that
+# must not touch `postgres` (gateway conformance, parallel runs). Migrations are
+# applied with psql in order; the pg_cron one is skipped because pg_cron can
+# only be created in cron.database_name (postgres). Extra SQL files (e.g. not
+# yet migrated functions) may follow as arguments.
+db_create_test_database() {
+  local name="${1:?database name}"; shift
+  [ "$name" = postgres ] && die "db_create_test_database is for databases other than postgres"
+  db_reset "$name"
+  db_apply_baseline "$name"
+  local file
+  for file in "$ROOT"/supabase/migrations/*.sql "$@"; do
+    case "$(basename "$file")" in *_scheduled_jobs.sql) continue ;; esac
+    db_psql "$name" -1 -f "$file" >/dev/null
+  done
 }

@@ -210,6 +210,22 @@ $$;
 comment on function private.is_platform_admin() is
   'True when the JWT user''s profile has is_platform_admin, which only the database owner or service_role can set.';
 
+create function private.shares_shop_with(p_user_id uuid)
+returns boolean
+language sql
+stable
+security definer
+set search_path = ''
+as $$
+  select exists (
+    select 1 from public.team_members mine
+    join public.team_members theirs on theirs.shop_id = mine.shop_id
+    where mine.user_id = (select auth.uid()) and theirs.user_id = p_user_id
+  );
+$$;
+comment on function private.shares_shop_with(uuid) is
+  'True when the JWT user and p_user_id are members of at least one common shop (teammates see each other''s profiles).';
+
 create function private.is_trusted_caller()
 returns boolean
 language sql
@@ -1198,11 +1214,7 @@ create policy profiles_select on public.profiles for select to authenticated
   using (
     id = (select auth.uid())
     or (select private.is_platform_admin())
-    or exists (
-      select 1 from public.team_members mine
-      join public.team_members theirs on theirs.shop_id = mine.shop_id
-      where mine.user_id = (select auth.uid()) and theirs.user_id = profiles.id
-    )
+    or (select private.shares_shop_with(id))
   );
 create policy profiles_update on public.profiles for update to authenticated
   using (id = (select auth.uid()))
@@ -1494,6 +1506,7 @@ grant execute on function
   private.is_shop_member(uuid),
   private.has_shop_role(uuid, public.team_role),
   private.is_platform_admin(),
+  private.shares_shop_with(uuid),
   private.is_trusted_caller()
   to authenticated, service_role;
 grant execute on function private.monthly_recurring_revenue(

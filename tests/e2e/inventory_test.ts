@@ -531,6 +531,57 @@ test("get_low_stock of an unknown shop: 404 not_found", async () => {
   assertError(await call("owner", { action: "get_low_stock", shop_id: uuid() }), 404, "not_found");
 });
 
+// ------------------------------------------------------------ concurrency
+
+test("concurrent orders for one item never oversell: exactly the ones that fit succeed", async () => {
+  const item = await createItem(world, { stock: 5 });
+  const orders = await Promise.all(
+    Array.from({ length: 5 }, () => createOrder(world, [{ item_id: item.id, quantity: 2 }])),
+  );
+  const answers = await Promise.all(
+    orders.map((orderId) => call("staff", { action: "process_order", order_id: orderId })),
+  );
+  const succeeded = answers.filter((a) => a.status === 200);
+  const refused = answers.filter((a) => a.status !== 200);
+  assert.equal(succeeded.length, 2, JSON.stringify(answers.map((a) => a.body)));
+  for (const answer of refused) assertError(answer, 409, "insufficient_stock");
+  assert.equal(await stockOf(world, item.id), 1);
+  const history = await historyOf(world, item.id);
+  assert.equal(history.length, 2);
+  assert.ok(history.every((h) => h.change === -2 && h.new_stock >= 0));
+});
+
+test("concurrent stock decrements stop at zero", async () => {
+  const item = await createItem(world, { stock: 5 });
+  const answers = await Promise.all(
+    Array.from({ length: 8 }, () => call("staff", { action: "update", reason: "sale", item_id: item.id, change: -1 })),
+  );
+  assert.equal(answers.filter((a) => a.status === 200).length, 5);
+  for (const answer of answers.filter((a) => a.status !== 200)) assertError(answer, 409, "insufficient_stock");
+  assert.equal(await stockOf(world, item.id), 0);
+  assert.equal((await historyOf(world, item.id)).length, 5);
+});
+
+test("concurrent retries with one Idempotency-Key apply once and all get the first answer", async () => {
+  const item = await createItem(world, { stock: 10 });
+  const headers = { "Idempotency-Key": `e2e-${uuid()}` };
+  const body = { action: "update", reason: "sale", item_id: item.id, change: -3 };
+  const answers = await Promise.all(Array.from({ length: 5 }, () => call("staff", body, headers)));
+  const first = assertOk(answers[0]);
+  for (const answer of answers) assert.deepEqual(assertOk(answer), first);
+  assert.equal(await stockOf(world, item.id), 7);
+  assert.equal((await historyOf(world, item.id)).length, 1);
+});
+
+test("restore_order replayed with its Idempotency-Key returns the first answer", async () => {
+  const { item, orderId } = await cancelledProcessedOrder(6, 2);
+  const headers = { "Idempotency-Key": `e2e-${uuid()}` };
+  const first = assertOk(await call("staff", { action: "restore_order", order_id: orderId }, headers));
+  assert.equal(first.already_restored, false);
+  assert.deepEqual(assertOk(await call("staff", { action: "restore_order", order_id: orderId }, headers)), first);
+  assert.equal(await stockOf(world, item.id), 6);
+});
+
 // ------------------------------------------------------------------ HTTP
 
 test("OPTIONS preflight: 200 with the CORS headers, no JWT needed", async () => {

@@ -3,7 +3,7 @@
 -- pinned on every function, execute revoked from public/anon, no anon grants,
 -- token ciphertext unreadable by clients, an index behind every foreign key.
 begin;
-select plan(24);
+select plan(25);
 
 -- The 22 tables of the data model.
 select tables_are('public', array[
@@ -117,6 +117,16 @@ select is(
   (select array_agg(tablename || '.' || policyname order by 1) from pg_policies
     where schemaname = 'public' and roles <> array['authenticated']::name[]),
   null, 'every policy is written to authenticated');
+
+-- Helpers and auth.uid() are wrapped in a scalar subquery, so the planner
+-- evaluates them once per statement instead of once per row.
+select is(
+  (select array_agg(tablename || '.' || policyname order by 1) from pg_policies p
+    cross join lateral (select coalesce(p.qual, '') || ' ' || coalesce(p.with_check, '') as expr) e
+    where schemaname = 'public'
+      and regexp_count(e.expr, '(private|auth)\.[a-z_]+\(')
+          <> regexp_count(e.expr, 'SELECT (private|auth)\.[a-z_]+\(')),
+  null, 'every policy calls auth.* and private.* helpers as (select fn(...))');
 
 select is(
   (select array_agg(tablename || ':' || cmd order by 1)

@@ -68,6 +68,7 @@ interface AdminAction {
 }
 
 const PLATFORM_DAY = "2026-02-14";
+const GMV_DAY = "2026-01-20";
 
 const ACTIONS: AdminAction[] = [
   {
@@ -214,7 +215,7 @@ for (const action of ACTIONS) {
 // ---------------------------------------------------------------- metrics
 
 test("generate_platform_metrics counts a completed order of that UTC day in GMV, a cancelled one not", async () => {
-  const day = "2026-01-20";
+  const day = GMV_DAY;
   const first = assertOk(await call("platformAdmin", { action: "generate_platform_metrics", date: day }));
   const item = await createItem(world, { stock: 5 });
   await createOrder(world, [{ item_id: item.id, quantity: 3, unit_price: 41.15 }], {
@@ -398,5 +399,9 @@ test("RLS: backups and platform metrics are invisible to a shop owner through su
 });
 
 test("(cleanup) remove this file's world", async () => {
-  await destroyWorld(world);
+  // The platform rows of the days this file generated counted its shops and
+  // orders; recompute them without, so a dev database keeps true numbers.
+  await destroyWorld(world, async (sql) => {
+    for (const day of [PLATFORM_DAY, GMV_DAY]) await sql`select public.generate_platform_metrics(${day}::date)`;
+  });
 });

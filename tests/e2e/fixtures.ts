@@ -77,8 +77,12 @@ export async function createWorld(sql: Sql, options: { timezone?: string } = {})
   return { sql, shopId, otherShopId, owner, admin, staff, viewer, outsider, platformAdmin };
 }
 
-/** Removes the world (shops cascade to their rows); backups outlive shops, so they go explicitly. */
-export async function destroyWorld(world: World): Promise<void> {
+/**
+ * Removes the world (shops cascade to their rows; backups outlive shops, so
+ * they go explicitly), runs `afterwards` (e.g. recompute platform rows that
+ * counted the world) and closes the connection.
+ */
+export async function destroyWorld(world: World, afterwards?: (sql: Sql) => Promise<void>): Promise<void> {
   const { sql } = world;
   const shops = [world.shopId, world.otherShopId];
   const users = [world.owner, world.admin, world.staff, world.viewer, world.outsider, world.platformAdmin]
@@ -89,6 +93,7 @@ export async function destroyWorld(world: World): Promise<void> {
     await tx`delete from public.shops where id = any(${shops}::uuid[])`;
     await tx`delete from auth.users where id = any(${users}::uuid[])`;
   });
+  await afterwards?.(sql);
   await sql.end();
 }
 

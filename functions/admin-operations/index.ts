@@ -1,0 +1,10 @@
+// Edge function `admin-operations`: a thin shim around crates/admin-ops compiled to wasm.
+// The module is built into ./pkg/ by `cargo xtask build-wasm` and loaded explicitly,
+// once per isolate (docs/ARCHITECTURE.md; api.md "Deployment" says why not `init()`).
+
+import { __wbg_reset_state, handle, initSync } from "./pkg/admin_ops.js";
+import { serveFunction } from "../_shared/serve.ts";
+
+initSync({ module: await Deno.readFile(new URL("./pkg/admin_ops_bg.wasm", import.meta.url)) });
+
+serveFunction({ name: "admin-operations", handle, resetState: __wbg_reset_state });

@@ -1,0 +1,10 @@
+// Edge function `analytics-operations`: a thin shim around crates/analytics-ops compiled to wasm.
+// The module is built into ./pkg/ by `cargo xtask build-wasm` and loaded explicitly,
+// once per isolate (docs/ARCHITECTURE.md; api.md "Deployment" says why not `init()`).
+
+import { __wbg_reset_state, handle, initSync } from "./pkg/analytics_ops.js";
+import { serveFunction } from "../_shared/serve.ts";
+
+initSync({ module: await Deno.readFile(new URL("./pkg/analytics_ops_bg.wasm", import.meta.url)) });
+
+serveFunction({ name: "analytics-operations", handle, resetState: __wbg_reset_state });

@@ -1,0 +1,36 @@
+# shellcheck shell=bash
+# The wasm build and the function tests. Source after common.sh.
+#   build_wasm       the three modules into functions/<name>/pkg/, sizes printed,
+#                    fails over budget (crates/xtask)
+#   test_functions   deno check on the shims, then tests/deno/: deploy readiness and
+#                    the built functions under Deno (including a panic, with the modules
+#                    rebuilt with the `fault-injection` feature into target/wasm-fault/)
+
+FUNCTIONS_DIR="$ROOT/functions"
+WASM_FAULT_DIR="$ROOT/target/wasm-fault"
+
+# wasm-opt comes from npm's binaryen (node_modules/.bin, first on PATH): Debian's
+# binaryen 108 rebinds wasm-bindgen's externref table export to the funcref table,
+# which xtask detects and refuses.
+build_wasm() {
+  step "building the wasm modules (cargo xtask build-wasm)"
+  (cd "$ROOT" && cargo xtask build-wasm)
+}
+
+# Permissions of the tests: they spawn Deno shims and cargo, listen on free ports,
+# read the repo and write the fault-injection copy of a shim.
+DENO_TEST_FLAGS=(--no-prompt --allow-net=127.0.0.1 --allow-env --allow-read --allow-write --allow-run)
+
+test_functions() {
+  local name
+  for name in inventory-operations analytics-operations admin-operations; do
+    [ -f "$FUNCTIONS_DIR/$name/pkg/${name%-operations}_ops_bg.wasm" ] \
+      || die "functions/$name/pkg/ is empty; run build_wasm first"
+  done
+  step "deno check on the shims"
+  (cd "$ROOT" && deno check functions/*/index.ts)
+  step "building the fault-injection modules into target/wasm-fault"
+  (cd "$ROOT" && cargo xtask build-wasm --features fault-injection --out-dir "$WASM_FAULT_DIR")
+  step "deno test tests/deno (deploy readiness, functions under Deno)"
+  (cd "$ROOT" && WASM_FAULT_DIR="$WASM_FAULT_DIR" deno test "${DENO_TEST_FLAGS[@]}" tests/deno/)
+}

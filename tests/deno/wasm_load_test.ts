@@ -1,0 +1,284 @@
+// The built functions under Deno, each as its own process like the local stack runs
+// them, against a fake PostgREST: answers pass through, SQL errors map to the API's
+// codes, an unreachable upstream is 503, preflight works, and a panic in the wasm is a
+// 500 with a request id after which the same isolate keeps serving. Also measures the
+// time one request spends inside the wasm.
+
+import { assert, assertEquals, assertMatch, assertNotEquals } from "./assert.ts";
+import {
+  FUNCTIONS,
+  freePort,
+  invoke,
+  type RecordedRequest,
+  ROOT_PATH,
+  type RunningShim,
+  startFakePostgrest,
+  startShim,
+  TEST_ANON_KEY,
+  TEST_JWT,
+} from "./support.ts";
+
+const SHOP_ID = "6f1c2a9e-3b7d-4c1e-9a55-0d8e4f2b7c10";
+const ITEM_ID = "0b8f5a52-7f0e-4d0a-8d6c-1f2e3a4b5c6d";
+/** get_low_stock for this shop answers slowly, to have a request in flight during a trap. */
+const SLOW_SHOP_ID = "9d7e5c3a-1b2f-4e6d-8c0a-2f4e6a8c0e1b";
+
+const LOW_STOCK = { items: [{ id: ITEM_ID, name: "Blue mug", sku: "MUG-1", stock: 2, threshold: 5 }] };
+const INSUFFICIENT_STOCK = {
+  code: "PT409",
+  message: "insufficient_stock",
+  details: JSON.stringify({ item_id: ITEM_ID, available: 2, requested: 3 }),
+  hint: "Item 'Blue mug' has 2 in stock, 3 requested",
+};
+
+const json = (status: number, body: unknown) =>
+  new Response(JSON.stringify(body), { status, headers: { "content-type": "application/json" } });
+
+async function postgrest(request: RecordedRequest): Promise<Response> {
+  switch (request.path) {
+    case "/rest/v1/rpc/get_low_stock_items":
+      if (request.body.includes(SLOW_SHOP_ID)) await new Promise((r) => setTimeout(r, 1000));
+      return json(200, LOW_STOCK);
+    case "/rest/v1/rpc/get_shop_stats":
+      return json(200, { shop_id: SHOP_ID, orders: 3, revenue: "42.00" });
+    case "/rest/v1/rpc/list_backups":
+      return json(200, { snapshots: [], logs: [] });
+    case "/rest/v1/rpc/update_stock":
+      return json(409, INSUFFICIENT_STOCK);
+    default:
+      return json(404, { code: "PGRST202", message: `no route ${request.path}`, details: null, hint: null });
+  }
+}
+
+const upstream = startFakePostgrest(postgrest);
+const shimEnv = { SUPABASE_URL: upstream.url, SUPABASE_ANON_KEY: TEST_ANON_KEY };
+const shims: Record<string, RunningShim> = {};
+for (const { name } of FUNCTIONS) {
+  shims[name] = await startShim(`${ROOT_PATH}/functions/${name}/index.ts`, shimEnv);
+}
+
+/** Background servers and child processes live across tests, so per-test leak checks do not apply. */
+function test(name: string, fn: () => Promise<void>) {
+  Deno.test({ name, fn, sanitizeOps: false, sanitizeResources: false });
+}
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+
+function assertCors(response: Response) {
+  assertEquals(response.headers.get("access-control-allow-origin"), "*");
+  assertEquals(
+    response.headers.get("access-control-allow-headers"),
+    "authorization, x-client-info, apikey, content-type, idempotency-key, x-retry-count",
+  );
+  assertEquals(response.headers.get("access-control-allow-methods"), "POST, OPTIONS");
+}
+
+/** An error answer: status, code, CORS, and the same request id in body and header. */
+async function assertError(response: Response, status: number, code: string) {
+  const body = await response.json();
+  assertEquals(response.status, status, JSON.stringify(body));
+  assertEquals(body.error.code, code, JSON.stringify(body));
+  assertMatch(body.error.request_id, UUID);
+  assertEquals(response.headers.get("x-request-id"), body.error.request_id);
+  assertCors(response);
+  return body.error;
+}
+
+const SUCCESS_CASES = {
+  "inventory-operations": {
+    body: { action: "get_low_stock", shop_id: SHOP_ID },
+    rpc: "/rest/v1/rpc/get_low_stock_items",
+    data: LOW_STOCK,
+  },
+  "analytics-operations": {
+    body: { action: "get_shop_stats", shop_id: SHOP_ID },
+    rpc: "/rest/v1/rpc/get_shop_stats",
+    data: { shop_id: SHOP_ID, orders: 3, revenue: "42.00" },
+  },
+  "admin-operations": {
+    body: { action: "list_backups" },
+    rpc: "/rest/v1/rpc/list_backups",
+    data: { snapshots: [], logs: [] },
+  },
+} as const;
+
+for (const { name } of FUNCTIONS) {
+  test(`${name}: OPTIONS answers 200 with CORS and no JWT`, async () => {
+    const response = await fetch(shims[name].url, { method: "OPTIONS" });
+    await response.body?.cancel();
+    assertEquals(response.status, 200);
+    assertCors(response);
+  });
+
+  test(`${name}: a success passes the RPC's JSON through as data`, async () => {
+    const { body, rpc, data } = SUCCESS_CASES[name];
+    const before = upstream.requests.length;
+    const response = await invoke(shims[name].url, body);
+    assertEquals(response.status, 200);
+    assertCors(response);
+    assertEquals(await response.json(), { data });
+    const sent = upstream.requests.slice(before);
+    assertEquals(sent.length, 1);
+    assertEquals(sent[0].method, "POST");
+    assertEquals(sent[0].path, rpc);
+    assertEquals(sent[0].headers.get("authorization"), `Bearer ${TEST_JWT}`);
+    assertEquals(sent[0].headers.get("apikey"), TEST_ANON_KEY);
+  });
+
+  test(`${name}: GET is method_not_allowed, without calling upstream`, async () => {
+    const before = upstream.requests.length;
+    const response = await fetch(shims[name].url, { headers: { authorization: `Bearer ${TEST_JWT}` } });
+    await assertError(response, 405, "method_not_allowed");
+    assertEquals(upstream.requests.length, before);
+  });
+}
+
+test("a mapped SQL error becomes 409 insufficient_stock with its details and hint", async () => {
+  const response = await invoke(shims["inventory-operations"].url, {
+    action: "update",
+    item_id: ITEM_ID,
+    change: -3,
+    reason: "sale",
+  });
+  const error = await assertError(response, 409, "insufficient_stock");
+  assertEquals(error.details, { item_id: ITEM_ID, available: 2, requested: 3 });
+  assertEquals(error.message, INSUFFICIENT_STOCK.hint);
+});
+
+test("a body over 64 KiB is payload_too_large, without calling upstream", async () => {
+  const before = upstream.requests.length;
+  const response = await invoke(shims["inventory-operations"].url, {
+    action: "get_low_stock",
+    shop_id: SHOP_ID,
+    padding: "x".repeat(64 * 1024),
+  });
+  await assertError(response, 413, "payload_too_large");
+  assertEquals(upstream.requests.length, before);
+});
+
+test("an unreachable upstream is 503 upstream_unavailable", async () => {
+  const down = await startShim(`${ROOT_PATH}/functions/inventory-operations/index.ts`, {
+    SUPABASE_URL: `http://127.0.0.1:${freePort()}`,
+    SUPABASE_ANON_KEY: TEST_ANON_KEY,
+  });
+  try {
+    const response = await invoke(down.url, { action: "get_low_stock", shop_id: SHOP_ID });
+    await assertError(response, 503, "upstream_unavailable");
+  } finally {
+    await down.stop();
+  }
+});
+
+test("the anon key also comes from SUPABASE_PUBLISHABLE_KEYS", async () => {
+  const shim = await startShim(`${ROOT_PATH}/functions/admin-operations/index.ts`, {
+    SUPABASE_URL: upstream.url,
+    SUPABASE_PUBLISHABLE_KEYS: JSON.stringify({ default: "sb_publishable_test" }),
+  });
+  try {
+    const before = upstream.requests.length;
+    const response = await invoke(shim.url, { action: "list_backups" });
+    assertEquals(response.status, 200, await response.clone().text());
+    await response.body?.cancel();
+    assertEquals(upstream.requests[before].headers.get("apikey"), "sb_publishable_test");
+    assertEquals(upstream.requests[before].headers.get("authorization"), `Bearer ${TEST_JWT}`);
+  } finally {
+    await shim.stop();
+  }
+});
+
+/** The modules built with `--features fault-injection` (action `__panic`), laid out like functions/. */
+async function faultInjectionBuild(): Promise<string> {
+  const prebuilt = Deno.env.get("WASM_FAULT_DIR");
+  if (prebuilt) return prebuilt;
+  const dir = await Deno.makeTempDir({ prefix: "wasm-fault-" });
+  const { code, stderr } = await new Deno.Command("cargo", {
+    args: ["xtask", "build-wasm", "--features", "fault-injection", "--out-dir", dir],
+    cwd: ROOT_PATH,
+    stdout: "null",
+    stderr: "piped",
+  }).output();
+  assertEquals(code, 0, new TextDecoder().decode(stderr));
+  return dir;
+}
+
+test("a panic answers 500 internal with a request id, and the isolate keeps serving", async () => {
+  const dir = await faultInjectionBuild();
+  // The real shim and shared code beside the fault-injection module.
+  await Deno.mkdir(`${dir}/_shared`, { recursive: true });
+  await Deno.copyFile(`${ROOT_PATH}/functions/_shared/serve.ts`, `${dir}/_shared/serve.ts`);
+  await Deno.copyFile(
+    `${ROOT_PATH}/functions/inventory-operations/index.ts`,
+    `${dir}/inventory-operations/index.ts`,
+  );
+  const shim = await startShim(`${dir}/inventory-operations/index.ts`, shimEnv);
+  try {
+    // A request waiting on upstream while the module traps must not hang: it shares the instance.
+    const inFlight = invoke(shim.url, { action: "get_low_stock", shop_id: SLOW_SHOP_ID })
+      .catch((error) => new Response(`request failed: ${error}`, { status: 599 }));
+    await new Promise((r) => setTimeout(r, 200));
+
+    const panic = await assertError(await invoke(shim.url, { action: "__panic" }), 500, "internal");
+    assertEquals(panic.details, null);
+    assert(shim.output().includes(panic.request_id), "the failure is logged with its request id");
+    assert(shim.output().includes("wasm module re-instantiated"), shim.output());
+
+    const stranded = await assertError(await inFlight, 500, "internal");
+    assertNotEquals(stranded.request_id, panic.request_id);
+
+    // Same process, same isolate: the module was re-instantiated.
+    for (let i = 0; i < 3; i++) {
+      const response = await invoke(shim.url, { action: "get_low_stock", shop_id: SHOP_ID });
+      assertEquals(response.status, 200);
+      assertEquals(await response.json(), { data: LOW_STOCK });
+    }
+    // And a second panic is handled the same way.
+    await assertError(await invoke(shim.url, { action: "__panic" }), 500, "internal");
+    const after = await invoke(shim.url, { action: "get_low_stock", shop_id: SHOP_ID });
+    assertEquals(after.status, 200);
+    await after.body?.cancel();
+  } finally {
+    await shim.stop();
+    if (!Deno.env.get("WASM_FAULT_DIR")) await Deno.remove(dir, { recursive: true });
+  }
+});
+
+test("time spent inside the wasm per request (validation error, no upstream)", async () => {
+  const glue = await import(`${ROOT_PATH}/functions/inventory-operations/pkg/inventory_ops.js`);
+  glue.initSync({
+    module: await Deno.readFile(`${ROOT_PATH}/functions/inventory-operations/pkg/inventory_ops_bg.wasm`),
+  });
+  const env = { supabase_url: upstream.url, anon_key: TEST_ANON_KEY };
+  const body = new TextEncoder().encode(JSON.stringify({ action: "update", item_id: "not-a-uuid", change: 1 }));
+  const request = (i: number) => ({
+    method: "POST",
+    url: "http://127.0.0.1/functions/v1/inventory-operations",
+    headers: { authorization: `Bearer ${TEST_JWT}`, "content-type": "application/json" },
+    body,
+    request_id: `timing-${i}`,
+  });
+  // The module logs each rejected request; count the lines instead of printing thousands.
+  const warn = console.warn;
+  let logged = 0;
+  console.warn = () => logged++;
+  try {
+    for (let i = 0; i < 200; i++) await glue.handle(request(i), env); // warm-up
+    const iterations = 5000;
+    const started = performance.now();
+    let last: { status: number; body: string } | undefined;
+    for (let i = 0; i < iterations; i++) last = await glue.handle(request(i), env);
+    const perRequestUs = ((performance.now() - started) / iterations) * 1000;
+    assertEquals(last!.status, 400);
+    assertEquals(JSON.parse(last!.body).error.code, "invalid_request");
+    assertEquals(logged, iterations + 200);
+    console.log(`in-wasm time per request: ${perRequestUs.toFixed(1)} µs (mean of ${iterations}, validation error)`);
+    // The hosted limit is 2 s of CPU per request; the edge's share must be negligible.
+    assert(perRequestUs < 2000, `${perRequestUs} µs per request`);
+  } finally {
+    console.warn = warn;
+  }
+});
+
+test("stop the shims and the fake upstream", async () => {
+  for (const shim of Object.values(shims)) await shim.stop();
+  await upstream.stop();
+});

@@ -13,6 +13,7 @@ import {
   invoke,
   rawCall,
   signJwt,
+  SUPABASE_SERVICE_ROLE_KEY,
   test,
   uuid,
 } from "./helpers.ts";
@@ -693,6 +694,43 @@ test("RLS: from('items').select() shows a member their shop's items only", async
   // Filtering by a known id of another shop does not reveal it either.
   const probe = await clientFor(world.outsider.jwt).from("items").select("id").eq("id", mine.id);
   assert.deepEqual(probe.data, []);
+});
+
+test("RLS: a user of another shop sees none of this shop's rows in any table", async () => {
+  const item = await createItem(world, { stock: 4 });
+  const orderId = await createOrder(world, [{ item_id: item.id, quantity: 1 }]);
+  assertOk(await call("staff", { action: "process_order", order_id: orderId }));
+  await sql`select public.generate_daily_sales_metrics(current_date, ${world.shopId}::uuid)`;
+  const outsider = clientFor(world.outsider.jwt);
+  const member = clientFor(world.viewer.jwt);
+  for (
+    const [table, column] of [
+      ["shops", "id"],
+      ["team_members", "shop_id"],
+      ["items", "shop_id"],
+      ["stock_history", "shop_id"],
+      ["form_submissions", "shop_id"],
+      ["daily_sales_metrics", "shop_id"],
+    ]
+  ) {
+    const seen = await member.from(table).select("*").eq(column, world.shopId).limit(1);
+    assert.equal(seen.error, null, `${table}: ${JSON.stringify(seen.error)}`);
+    assert.equal(seen.data!.length, 1, `a member reads ${table}`);
+    const hidden = await outsider.from(table).select("*").eq(column, world.shopId);
+    assert.equal(hidden.error, null, `${table}: ${JSON.stringify(hidden.error)}`);
+    assert.deepEqual(hidden.data, [], `${table} of another shop is invisible`);
+  }
+});
+
+test("the service_role key is a trusted caller (operator work), never a shop member's identity", async () => {
+  const item = await createItem(world, { stock: 10 });
+  const service = clientFor(SUPABASE_SERVICE_ROLE_KEY);
+  const data = assertOk(
+    await invoke(service, FN, { action: "update", reason: "correction", item_id: item.id, change: 2 }),
+  );
+  assert.equal(data.new_stock, 12);
+  const [history] = await historyOf(world, item.id);
+  assert.equal(history.created_by, null, "no user is credited with an operator's change");
 });
 
 test("RLS: anon and a platform admin who is no member see no items", async () => {

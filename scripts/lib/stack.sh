@@ -66,6 +66,10 @@ DEMO_USERS=(
   "OTHER_SHOP_OWNER 55555555-5555-4555-8555-555555555555 owner-b@demo.shop"
 )
 
+# Shops of supabase/seed.sql: A (Asia/Dhaka, the demo users' shop) and B (America/New_York).
+DEMO_SHOP_A_ID=aaaaaaaa-aaaa-4aaa-8aaa-aaaaaaaaaaaa
+DEMO_SHOP_B_ID=bbbbbbbb-bbbb-4bbb-8bbb-bbbbbbbbbbbb
+
 write_stack_env() {
   local anon service
   anon="$(mint_token anon)"
@@ -76,6 +80,8 @@ write_stack_env() {
     echo "SUPABASE_SERVICE_ROLE_KEY=$service"
     echo "SUPABASE_JWT_SECRET=$SUPABASE_JWT_SECRET"
     echo "DATABASE_URL=$DATABASE_URL"
+    echo "DEMO_SHOP_A_ID=$DEMO_SHOP_A_ID"
+    echo "DEMO_SHOP_B_ID=$DEMO_SHOP_B_ID"
     local entry name id email
     for entry in "${DEMO_USERS[@]}"; do
       read -r name id email <<<"$entry"

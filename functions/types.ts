@@ -52,7 +52,11 @@ export type RestoreOrderRequest = { order_id: string, idempotency_key?: string, 
 
 export type GetLowStockRequest = { shop_id: string, threshold?: number, };
 
-export type UpdateStockResult = { item_id: string, previous_stock: number, new_stock: number, history_id: string, };
+export type UpdateStockResult = { item_id: string, previous_stock: number, new_stock: number, 
+/**
+ * The `stock_history` row; null when `set_to` equalled the stock (nothing changed).
+ */
+history_id: string | null, };
 
 export type OrderItemStock = { item_id: string, previous_stock: number, new_stock: number, };
 
@@ -114,9 +118,9 @@ plan_distribution: JsonValue, total_orders: bigint, new_conversations: bigint, m
 
 export type PlatformStatsResult = { days: Array<PlatformMetrics>, 
 /**
- * The latest totals (null when no row exists yet).
+ * The newest row of the range (MRR and totals as of then); null when there is none.
  */
-latest: JsonValue, };
+latest: PlatformMetrics | null, };
 
 export type SnapshotSummary = { id: string, shop_id: string, 
 /**
@@ -128,9 +132,35 @@ row_counts: { [key in string]?: bigint },
  */
 checksum: string, };
 
-export type CreateBackupResult = { backup_log_id: string, snapshots: Array<SnapshotSummary>, };
+export type BackupFailure = { shop_id: string, sqlstate: string, error: string, };
 
-export type RestoreBackupResult = { snapshot_id: string, shop_id: string, dry_run: boolean, differences: { [key in string]?: JsonValue }, restored: { [key in string]?: bigint } | null, };
+export type CreateBackupResult = { backup_log_id: string, 
+/**
+ * `completed`, or `failed` when any shop failed.
+ */
+status: string, snapshots: Array<SnapshotSummary>, failures: Array<BackupFailure>, };
+
+export type TableDifferences = { insert: RowChanges, update: RowChanges, delete: RowChanges, };
+
+export type RowChanges = { count: bigint, 
+/**
+ * Primary keys of the first 100 rows.
+ */
+keys: Array<JsonValue>, };
+
+export type RestoreBackupResult = { snapshot_id: string, shop_id: string, dry_run: boolean, checksum: string, differences: { [key in string]?: TableDifferences }, 
+/**
+ * Rows per table put back; null for a dry run.
+ */
+restored: { [key in string]?: bigint } | null, 
+/**
+ * The shop as it was just before the restore, so the restore can be undone.
+ */
+pre_restore_snapshot_id: string | null, 
+/**
+ * Null for a dry run.
+ */
+backup_log_id: string | null, };
 
 export type ListBackupsResult = { snapshots: Array<JsonValue>, logs: Array<JsonValue>, };
 
@@ -174,7 +204,7 @@ export type DailySalesMetrics = { shop_id: string, date: string, orders: bigint,
  */
 category_breakdown: JsonValue, computed_at: string, };
 
-export type ProductAnalyticsRow = { shop_id: string, item_id: string, period_start: string, period_end: string, units_sold: bigint, revenue: number, cost: number, profit: number, margin_pct: number | null, order_count: bigint, stock_at_end: bigint, sell_through_rate: number | null, 
+export type ProductAnalyticsRow = { shop_id: string, item_id: string, period_start: string, period_end: string, units_sold: bigint, revenue: number, cost: number, profit: number, margin_pct: number | null, order_count: bigint, stock_at_end: bigint | null, sell_through_rate: number | null, 
 /**
  * Null when nothing sold in the period.
  */
@@ -186,7 +216,27 @@ abc_class: string, computed_at: string, };
 
 export type GenerateProductResult = { rows: Array<ProductAnalyticsRow>, };
 
-export type SalesMetricsResult = { days: Array<DailySalesMetrics>, totals: JsonValue, };
+export type SalesMetricsResult = { days: Array<DailySalesMetrics>, totals: SalesTotals, };
 
-export type ShopStats = JsonValue;
+export type SalesTotals = { days: bigint, orders: bigint, completed: bigint, cancelled: bigint, gross_revenue: number, discounts: number, net_revenue: number, cost_of_goods: number, gross_profit: number, items_sold: bigint, 
+/**
+ * Net revenue per completed order.
+ */
+average_order_value: number, };
+
+export type ShopStats = { shop_id: string, currency: string, timezone: string, 
+/**
+ * Today in the shop's timezone, `YYYY-MM-DD`.
+ */
+local_date: string, items: ShopItemCounts, orders: ShopOrderStats, open_conversations: bigint, };
+
+export type ShopItemCounts = { total: bigint, active: bigint, tracked: bigint, low_stock: bigint, out_of_stock: bigint, };
+
+export type ShopOrderStats = { today: OrdersAndRevenue, month: OrdersAndRevenue, 
+/**
+ * Orders of this month not yet completed, delivered or cancelled.
+ */
+open_this_month: bigint, };
+
+export type OrdersAndRevenue = { orders: bigint, revenue: number, };
 // </analytics-operations>

@@ -42,8 +42,8 @@ pub struct PlatformMetrics {
 #[cfg_attr(test, derive(ts_rs::TS))]
 pub struct PlatformStatsResult {
     pub days: Vec<PlatformMetrics>,
-    /// The latest totals (null when no row exists yet).
-    pub latest: Value,
+    /// The newest row of the range (MRR and totals as of then); null when there is none.
+    pub latest: Option<PlatformMetrics>,
 }
 
 /// One snapshot written by `create_backup`.
@@ -58,23 +58,58 @@ pub struct SnapshotSummary {
     pub checksum: String,
 }
 
+/// A shop whose snapshot failed (the others are still taken).
+#[derive(Debug, Serialize, Deserialize, PartialEq)]
+#[cfg_attr(test, derive(ts_rs::TS))]
+pub struct BackupFailure {
+    pub shop_id: String,
+    pub sqlstate: String,
+    pub error: String,
+}
+
 /// `create_backup`.
 #[derive(Debug, Serialize, Deserialize, PartialEq)]
 #[cfg_attr(test, derive(ts_rs::TS))]
 pub struct CreateBackupResult {
     pub backup_log_id: String,
+    /// `completed`, or `failed` when any shop failed.
+    pub status: String,
     pub snapshots: Vec<SnapshotSummary>,
+    pub failures: Vec<BackupFailure>,
 }
 
-/// `restore_backup`: the differences per table; `restored` row counts when applied.
+/// Rows of one table that a restore would insert, update or delete.
+#[derive(Debug, Serialize, Deserialize, PartialEq)]
+#[cfg_attr(test, derive(ts_rs::TS))]
+pub struct TableDifferences {
+    pub insert: RowChanges,
+    pub update: RowChanges,
+    pub delete: RowChanges,
+}
+
+#[derive(Debug, Serialize, Deserialize, PartialEq)]
+#[cfg_attr(test, derive(ts_rs::TS))]
+pub struct RowChanges {
+    pub count: i64,
+    /// Primary keys of the first 100 rows.
+    pub keys: Vec<Value>,
+}
+
+/// `restore_backup`: the differences per table; when applied, the restored row counts.
 #[derive(Debug, Serialize, Deserialize, PartialEq)]
 #[cfg_attr(test, derive(ts_rs::TS))]
 pub struct RestoreBackupResult {
     pub snapshot_id: String,
     pub shop_id: String,
     pub dry_run: bool,
-    pub differences: BTreeMap<String, Value>,
+    pub checksum: String,
+    pub differences: BTreeMap<String, TableDifferences>,
+    /// Rows per table put back; null for a dry run.
     pub restored: Option<BTreeMap<String, i64>>,
+    /// The shop as it was just before the restore, so the restore can be undone.
+    pub pre_restore_snapshot_id: Option<String>,
+    /// Null for a dry run.
+    pub backup_log_id: Option<String>,
 }
 
 /// `list_backups`: `recovery_snapshots` and `backup_logs` rows, newest first.

@@ -234,18 +234,25 @@ fn panic_action_panics_with_fault_injection() {
 fn results_match_the_sql_contract() {
     use crate::results::*;
     let created: CreateBackupResult = serde_json::from_value(json!({
-        "backup_log_id": SNAPSHOT,
+        "backup_log_id": SNAPSHOT, "status": "completed",
         "snapshots": [{"id": SNAPSHOT, "shop_id": SHOP, "row_counts": {"items": 3, "shops": 1},
                        "checksum": "ab12"}],
+        "failures": [],
     }))
     .expect("create_backup_snapshot answer");
     assert_eq!(created.snapshots[0].row_counts["items"], 3);
     let restored: RestoreBackupResult = serde_json::from_value(json!({
-        "snapshot_id": SNAPSHOT, "shop_id": SHOP, "dry_run": true,
-        "differences": {"items": {"changed": 1}}, "restored": null,
+        "snapshot_id": SNAPSHOT, "shop_id": SHOP, "dry_run": true, "checksum": "ab12",
+        "differences": {"items": {
+            "insert": {"count": 1, "keys": [SHOP]},
+            "update": {"count": 0, "keys": []},
+            "delete": {"count": 0, "keys": []},
+        }},
+        "restored": null, "pre_restore_snapshot_id": null, "backup_log_id": null,
     }))
     .expect("restore_backup_snapshot answer");
     assert!(restored.restored.is_none());
+    assert_eq!(restored.differences["items"].insert.count, 1);
     let cleaned: CleanupSnapshotsResult =
         serde_json::from_value(json!({"deleted": 4})).expect("cleanup answer");
     assert_eq!(cleaned.deleted, 4);
@@ -272,7 +279,10 @@ fn types_ts() {
         PlatformMetrics::decl(),
         PlatformStatsResult::decl(),
         SnapshotSummary::decl(),
+        BackupFailure::decl(),
         CreateBackupResult::decl(),
+        TableDifferences::decl(),
+        RowChanges::decl(),
         RestoreBackupResult::decl(),
         ListBackupsResult::decl(),
         CleanupSnapshotsResult::decl(),

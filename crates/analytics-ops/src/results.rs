@@ -41,7 +41,7 @@ pub struct ProductAnalyticsRow {
     pub profit: f64,
     pub margin_pct: Option<f64>,
     pub order_count: i64,
-    pub stock_at_end: i64,
+    pub stock_at_end: Option<i64>,
     pub sell_through_rate: Option<f64>,
     /// Null when nothing sold in the period.
     pub days_of_cover: Option<f64>,
@@ -62,11 +62,64 @@ pub struct GenerateProductResult {
 #[cfg_attr(test, derive(ts_rs::TS))]
 pub struct SalesMetricsResult {
     pub days: Vec<DailySalesMetrics>,
-    pub totals: Value,
+    pub totals: SalesTotals,
 }
 
-/// `get_shop_stats`: the summary object (items, low-stock count, orders and revenue today
-/// and this month, open conversations, ...).
+/// Sums over the stored days of a range; `days` counts the rows, not the calendar days.
 #[derive(Debug, Serialize, Deserialize, PartialEq)]
 #[cfg_attr(test, derive(ts_rs::TS))]
-pub struct ShopStats(pub Value);
+pub struct SalesTotals {
+    pub days: i64,
+    pub orders: i64,
+    pub completed: i64,
+    pub cancelled: i64,
+    pub gross_revenue: f64,
+    pub discounts: f64,
+    pub net_revenue: f64,
+    pub cost_of_goods: f64,
+    pub gross_profit: f64,
+    pub items_sold: i64,
+    /// Net revenue per completed order.
+    pub average_order_value: f64,
+}
+
+/// `get_shop_stats`: the dashboard summary, in the shop's local day and month.
+#[derive(Debug, Serialize, Deserialize, PartialEq)]
+#[cfg_attr(test, derive(ts_rs::TS))]
+pub struct ShopStats {
+    pub shop_id: String,
+    pub currency: String,
+    pub timezone: String,
+    /// Today in the shop's timezone, `YYYY-MM-DD`.
+    pub local_date: String,
+    pub items: ShopItemCounts,
+    pub orders: ShopOrderStats,
+    pub open_conversations: i64,
+}
+
+#[derive(Debug, Serialize, Deserialize, PartialEq)]
+#[cfg_attr(test, derive(ts_rs::TS))]
+pub struct ShopItemCounts {
+    pub total: i64,
+    pub active: i64,
+    pub tracked: i64,
+    pub low_stock: i64,
+    pub out_of_stock: i64,
+}
+
+#[derive(Debug, Serialize, Deserialize, PartialEq)]
+#[cfg_attr(test, derive(ts_rs::TS))]
+pub struct ShopOrderStats {
+    pub today: OrdersAndRevenue,
+    pub month: OrdersAndRevenue,
+    /// Orders of this month not yet completed, delivered or cancelled.
+    pub open_this_month: i64,
+}
+
+/// Orders placed and revenue of completed or delivered orders.
+#[derive(Debug, Serialize, Deserialize, PartialEq)]
+#[cfg_attr(test, derive(ts_rs::TS))]
+pub struct OrdersAndRevenue {
+    pub orders: i64,
+    pub revenue: f64,
+}

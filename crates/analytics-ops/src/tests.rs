@@ -202,9 +202,22 @@ fn results_match_the_sql_contract() {
     });
     let row: DailySalesMetrics = serde_json::from_value(day.clone()).expect("metrics row");
     assert_eq!(row.items_sold, 7);
-    let metrics: SalesMetricsResult =
-        serde_json::from_value(json!({"days": [day], "totals": {"orders": 3}})).expect("range");
-    assert_eq!(metrics.days.len(), 1);
+    let metrics: SalesMetricsResult = serde_json::from_value(json!({"days": [day], "totals": {
+        "days": 1, "orders": 3, "completed": 2, "cancelled": 1, "gross_revenue": 120.5,
+        "discounts": 0, "net_revenue": 120.5, "cost_of_goods": 60, "gross_profit": 60.5,
+        "items_sold": 7, "average_order_value": 60.25,
+    }}))
+    .expect("range");
+    assert_eq!(metrics.totals.items_sold, 7);
+    let stats: ShopStats = serde_json::from_value(json!({
+        "shop_id": SHOP, "currency": "BDT", "timezone": "Asia/Dhaka", "local_date": "2026-11-25",
+        "items": {"total": 9, "active": 8, "tracked": 7, "low_stock": 2, "out_of_stock": 1},
+        "orders": {"today": {"orders": 1, "revenue": 0}, "month": {"orders": 20, "revenue": 1500.5},
+                   "open_this_month": 3},
+        "open_conversations": 4,
+    }))
+    .expect("get_shop_stats answer");
+    assert_eq!(stats.items.low_stock, 2);
     let products: GenerateProductResult = serde_json::from_value(json!({"rows": [{
         "shop_id": SHOP, "item_id": SHOP, "period_start": "2026-10-01", "period_end": "2026-10-31",
         "units_sold": 0, "revenue": 0, "cost": 0, "profit": 0, "margin_pct": null,
@@ -230,7 +243,11 @@ fn types_ts() {
         ProductAnalyticsRow::decl(),
         GenerateProductResult::decl(),
         SalesMetricsResult::decl(),
+        SalesTotals::decl(),
         ShopStats::decl(),
+        ShopItemCounts::decl(),
+        ShopOrderStats::decl(),
+        OrdersAndRevenue::decl(),
     ]);
     let file = edge_core::typescript::types_file(env!("CARGO_MANIFEST_DIR"));
     if let Err(stale) = edge_core::typescript::sync_block(&file, "analytics-operations", &block) {

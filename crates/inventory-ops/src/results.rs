@@ -11,7 +11,8 @@ pub struct UpdateStockResult {
     pub item_id: String,
     pub previous_stock: i32,
     pub new_stock: i32,
-    pub history_id: String,
+    /// The `stock_history` row; null when `set_to` equalled the stock (nothing changed).
+    pub history_id: Option<String>,
 }
 
 /// One item's stock movement within an order.

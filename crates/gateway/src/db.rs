@@ -1,0 +1,159 @@
+//! Runs one request's statements in one transaction, as the caller's role,
+//! with PostgREST's transaction-scoped settings.
+
+use std::error::Error;
+
+use bytes::BytesMut;
+use tokio_postgres::types::{Format, IsNull, ToSql, Type};
+
+use crate::auth::Caller;
+use crate::error::ApiError;
+use crate::query::Statement;
+
+/// A parameter sent in text format, so PostgreSQL parses it with the input
+/// function of whatever type it inferred for the placeholder.
+#[derive(Debug)]
+struct TextParam(Option<String>);
+
+impl ToSql for TextParam {
+    fn to_sql(&self, _: &Type, out: &mut BytesMut) -> Result<IsNull, Box<dyn Error + Sync + Send>> {
+        match &self.0 {
+            None => Ok(IsNull::Yes),
+            Some(text) => {
+                out.extend_from_slice(text.as_bytes());
+                Ok(IsNull::No)
+            }
+        }
+    }
+
+    fn accepts(_: &Type) -> bool {
+        true
+    }
+
+    fn encode_format(&self, _: &Type) -> Format {
+        Format::Text
+    }
+
+    tokio_postgres::types::to_sql_checked!();
+}
+
+/// What PostgREST exposes to SQL about the request (`request.*` settings).
+#[derive(Debug, Clone)]
+pub struct RequestSettings {
+    pub search_path: String,
+    pub method: String,
+    pub path: String,
+    /// Request headers as a JSON object with lowercase names.
+    pub headers_json: String,
+}
+
+/// The single result row of an aggregated statement.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Outcome {
+    /// The JSON array (or value) text.
+    pub body: Option<String>,
+    pub rows: i64,
+    /// The first element, for singular (`vnd.pgrst.object`) answers.
+    pub first: Option<String>,
+    /// `Prefer: count=exact` total.
+    pub total: Option<i64>,
+}
+
+/// One unit of work for `execute`.
+pub struct Work<'a> {
+    pub read_only: bool,
+    /// Answer 406 PGRST116 and roll back unless exactly one row results.
+    pub singular: bool,
+    /// The main statement; `None` for a no-op (empty PATCH body).
+    pub main: Option<&'a Statement>,
+    /// True when the main statement returns nothing (void functions).
+    pub returns_nothing: bool,
+    pub count: Option<&'a Statement>,
+}
+
+const SETTINGS_SQL: &str = "select \
+    set_config('search_path', $1, true), \
+    set_config('role', $2, true), \
+    set_config('request.jwt.claims', $3, true), \
+    set_config('request.jwt.claim.sub', $4, true), \
+    set_config('request.jwt.claim.role', $5, true), \
+    set_config('request.method', $6, true), \
+    set_config('request.path', $7, true), \
+    set_config('request.headers', $8, true)";
+
+fn params(statement: &Statement) -> Vec<TextParam> {
+    statement.params.iter().cloned().map(TextParam).collect()
+}
+
+fn refs(params: &[TextParam]) -> Vec<&(dyn ToSql + Sync)> {
+    params.iter().map(|p| p as &(dyn ToSql + Sync)).collect()
+}
+
+pub async fn execute(
+    pool: &deadpool_postgres::Pool,
+    caller: &Caller,
+    settings: &RequestSettings,
+    work: Work<'_>,
+) -> Result<Outcome, ApiError> {
+    let authenticated = caller.is_authenticated();
+    let db_error = |e: tokio_postgres::Error| ApiError::from_db(&e, authenticated);
+    let mut client = pool.get().await.map_err(|e| ApiError::pool(&e))?;
+    let transaction = client
+        .build_transaction()
+        .read_only(work.read_only)
+        .start()
+        .await
+        .map_err(db_error)?;
+    let claims = serde_json::Value::Object(caller.claims.clone()).to_string();
+    let setting_values = [
+        settings.search_path.clone(),
+        caller.role.clone(),
+        claims,
+        caller.sub().unwrap_or_default().to_owned(),
+        caller.role.clone(),
+        settings.method.clone(),
+        settings.path.clone(),
+        settings.headers_json.clone(),
+    ];
+    let setting_params: Vec<TextParam> = setting_values
+        .into_iter()
+        .map(|v| TextParam(Some(v)))
+        .collect();
+    transaction
+        .query(SETTINGS_SQL, &refs(&setting_params))
+        .await
+        .map_err(db_error)?;
+
+    let mut outcome = Outcome::default();
+    if let Some(main) = work.main {
+        let main_params = params(main);
+        if work.returns_nothing {
+            transaction
+                .execute(main.sql.as_str(), &refs(&main_params))
+                .await
+                .map_err(db_error)?;
+        } else {
+            let row = transaction
+                .query_one(main.sql.as_str(), &refs(&main_params))
+                .await
+                .map_err(db_error)?;
+            outcome.body = row.get(0);
+            outcome.rows = row.get(1);
+            outcome.first = row.get(2);
+        }
+    }
+    if let Some(count) = work.count {
+        let count_params = params(count);
+        let row = transaction
+            .query_one(count.sql.as_str(), &refs(&count_params))
+            .await
+            .map_err(db_error)?;
+        outcome.total = Some(row.get(0));
+    }
+    if work.singular && outcome.rows != 1 {
+        transaction.rollback().await.map_err(db_error)?;
+        return Err(ApiError::singularity(outcome.rows));
+    }
+    transaction.commit().await.map_err(db_error)?;
+    Ok(outcome)
+}

@@ -1,0 +1,236 @@
+//! A local PostgREST-compatible gateway: `/rest/v1/*` with PostgREST's
+//! semantics over a connection pool that logs in as `authenticator`, and
+//! `/functions/v1/<name>` forwarded to the Deno processes serving the edge
+//! functions, like the Supabase API gateway.
+
+pub mod auth;
+mod db;
+pub mod error;
+mod functions;
+pub mod query;
+mod rest;
+pub mod schema;
+
+use std::collections::HashMap;
+use std::future::Future;
+use std::str::FromStr;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use axum::extract::{Request, State};
+use axum::http::StatusCode;
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{any, get};
+use axum::Router;
+
+/// Everything the gateway reads from its environment.
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub port: u16,
+    /// The `authenticator` login (never a superuser: RLS must apply).
+    pub database_url: String,
+    pub jwt_secret: String,
+    /// Function name -> base URL of the Deno process serving it.
+    pub function_upstreams: HashMap<String, String>,
+    pub pool_size: usize,
+    /// The exposed schema (PostgREST's `db-schemas`).
+    pub schema: String,
+}
+
+impl Config {
+    /// Reads `GATEWAY_PORT` (54321), `GATEWAY_DATABASE_URL` (else
+    /// `DATABASE_URL`), `SUPABASE_JWT_SECRET`, `FUNCTIONS_UPSTREAMS`
+    /// (`name=url,...`), `GATEWAY_POOL_SIZE` (16) and `GATEWAY_DB_SCHEMA` (public).
+    pub fn from_env() -> Result<Self, String> {
+        let var = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
+        let database_url = var("GATEWAY_DATABASE_URL")
+            .or_else(|| var("DATABASE_URL"))
+            .ok_or("set GATEWAY_DATABASE_URL (or DATABASE_URL) to the authenticator login")?;
+        let jwt_secret = var("SUPABASE_JWT_SECRET").ok_or("set SUPABASE_JWT_SECRET")?;
+        let port = match var("GATEWAY_PORT") {
+            Some(port) => port
+                .parse()
+                .map_err(|_| format!("GATEWAY_PORT is not a port: {port}"))?,
+            None => 54321,
+        };
+        let pool_size = match var("GATEWAY_POOL_SIZE") {
+            Some(size) => size
+                .parse()
+                .map_err(|_| format!("GATEWAY_POOL_SIZE is not a number: {size}"))?,
+            None => 16,
+        };
+        Ok(Self {
+            port,
+            database_url,
+            jwt_secret,
+            function_upstreams: parse_upstreams(&var("FUNCTIONS_UPSTREAMS").unwrap_or_default())?,
+            pool_size,
+            schema: var("GATEWAY_DB_SCHEMA").unwrap_or_else(|| "public".into()),
+        })
+    }
+}
+
+/// Parses `inventory-operations=http://127.0.0.1:54331,...`.
+pub fn parse_upstreams(text: &str) -> Result<HashMap<String, String>, String> {
+    text.split(',')
+        .map(str::trim)
+        .filter(|entry| !entry.is_empty())
+        .map(|entry| {
+            let (name, url) = entry
+                .split_once('=')
+                .ok_or_else(|| format!("FUNCTIONS_UPSTREAMS entry is not name=url: {entry}"))?;
+            Ok((name.trim().to_owned(), url.trim().to_owned()))
+        })
+        .collect()
+}
+
+/// Shared by every request.
+#[derive(Clone)]
+pub struct AppState {
+    config: Arc<Config>,
+    pool: deadpool_postgres::Pool,
+    schema: schema::SharedSchema,
+    http: reqwest::Client,
+}
+
+fn pool(config: &Config) -> Result<deadpool_postgres::Pool, String> {
+    let pg_config = tokio_postgres::Config::from_str(&config.database_url)
+        .map_err(|e| format!("DATABASE_URL: {e}"))?;
+    let manager = deadpool_postgres::Manager::from_config(
+        pg_config,
+        tokio_postgres::NoTls,
+        deadpool_postgres::ManagerConfig {
+            recycling_method: deadpool_postgres::RecyclingMethod::Fast,
+        },
+    );
+    deadpool_postgres::Pool::builder(manager)
+        .max_size(config.pool_size)
+        .wait_timeout(Some(Duration::from_secs(10)))
+        .create_timeout(Some(Duration::from_secs(5)))
+        .runtime(deadpool_postgres::Runtime::Tokio1)
+        .build()
+        .map_err(|e| e.to_string())
+}
+
+/// Builds the state and router, loads the schema cache, and starts the
+/// `NOTIFY pgrst` listener.
+pub async fn app(config: Config) -> Result<Router, String> {
+    let pool = pool(&config)?;
+    let shared = schema::SharedSchema::default();
+    match schema::reload(&pool, &shared, &config.schema).await {
+        Ok(()) => warn_if_superuser(&pool).await,
+        Err(error) => {
+            tracing::warn!(%error, "schema cache not loaded yet; retrying in the background")
+        }
+    }
+    tokio::spawn(schema::listen_for_reloads(
+        config.database_url.clone(),
+        pool.clone(),
+        shared.clone(),
+        config.schema.clone(),
+    ));
+    let http = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .no_proxy()
+        .timeout(Duration::from_secs(150))
+        .build()
+        .map_err(|e| e.to_string())?;
+    let state = AppState {
+        config: Arc::new(config),
+        pool,
+        schema: shared,
+        http,
+    };
+    Ok(Router::new()
+        .route("/health", get(health))
+        .route("/rest/v1", any(rest::root))
+        .route("/rest/v1/", any(rest::root))
+        .route("/rest/v1/rpc/{name}", any(rest::rpc))
+        .route("/rest/v1/{*name}", any(rest::table))
+        .route("/functions/v1/{name}", any(functions::forward))
+        .route("/functions/v1/{name}/{*rest}", any(functions::forward))
+        .layer(middleware::from_fn(log_request))
+        .with_state(state))
+}
+
+/// A superuser login would bypass nothing (the role switch drops its
+/// rights), but it is a misconfiguration worth a loud line.
+async fn warn_if_superuser(pool: &deadpool_postgres::Pool) {
+    if let Ok(client) = pool.get().await {
+        let superuser = client
+            .query_one(
+                "select rolsuper from pg_catalog.pg_roles where rolname = current_user",
+                &[],
+            )
+            .await
+            .map(|row| row.get::<_, bool>(0))
+            .unwrap_or(false);
+        if superuser {
+            tracing::warn!("the gateway logs in as a superuser; use the authenticator role");
+        }
+    }
+}
+
+/// 200 when the schema cache is loaded and the database answers.
+async fn health(State(state): State<AppState>) -> Response {
+    let database_ok = match state.pool.get().await {
+        Ok(client) => client.simple_query("select 1").await.is_ok(),
+        Err(_) => false,
+    };
+    let schema_ok = state.schema.get().is_some();
+    let status = if database_ok && schema_ok {
+        StatusCode::OK
+    } else {
+        StatusCode::SERVICE_UNAVAILABLE
+    };
+    let body = serde_json::json!({"status": if status == StatusCode::OK { "ok" } else { "unavailable" },
+        "database": database_ok, "schema_cache": schema_ok});
+    (status, axum::Json(body)).into_response()
+}
+
+/// One log line per request: method, path, status, duration.
+async fn log_request(request: Request, next: Next) -> Response {
+    let started = Instant::now();
+    let method = request.method().clone();
+    let path = request.uri().path().to_owned();
+    let response = next.run(request).await;
+    tracing::info!(
+        %method,
+        path,
+        status = response.status().as_u16(),
+        duration_ms = started.elapsed().as_secs_f64() * 1000.0,
+        "request"
+    );
+    response
+}
+
+/// Serves until `shutdown` resolves, then finishes in-flight requests.
+pub async fn serve(
+    config: Config,
+    listener: tokio::net::TcpListener,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> Result<(), String> {
+    let router = app(config).await?;
+    axum::serve(listener, router)
+        .with_graceful_shutdown(shutdown)
+        .await
+        .map_err(|e| e.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn upstreams_parse() {
+        let parsed = parse_upstreams("a=http://127.0.0.1:1, b = http://x:2 ,");
+        let parsed = parsed.unwrap_or_default();
+        assert_eq!(
+            parsed.get("a").map(String::as_str),
+            Some("http://127.0.0.1:1")
+        );
+        assert_eq!(parsed.get("b").map(String::as_str), Some("http://x:2"));
+        assert!(parse_upstreams("nonsense").is_err());
+    }
+}

@@ -1,0 +1,482 @@
+//! `/rest/v1/*`: tables and views (`/rest/v1/<table>`) and functions
+//! (`/rest/v1/rpc/<fn>`) with PostgREST's semantics.
+
+use axum::body::Bytes;
+use axum::extract::{Path, State};
+use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode, Uri};
+use axum::response::{IntoResponse, Response};
+use serde_json::{Map, Value};
+
+use crate::auth::{self, Caller};
+use crate::db::{self, Outcome, RequestSettings, Work};
+use crate::error::ApiError;
+use crate::query::{self, Resolution};
+use crate::schema::{ReturnShape, SchemaCache};
+use crate::AppState;
+
+const JSON: &str = "application/json; charset=utf-8";
+const OBJECT: &str = "application/vnd.pgrst.object+json; charset=utf-8";
+
+/// The parts of `Prefer` we honour; unknown preferences are ignored (PostgREST's lenient default).
+#[derive(Debug, Default, Clone, PartialEq)]
+struct Prefer {
+    representation: bool,
+    count: bool,
+    resolution: Option<Resolution>,
+}
+
+impl Prefer {
+    fn from_headers(headers: &HeaderMap) -> Self {
+        let mut prefer = Prefer::default();
+        let tokens = headers
+            .get_all("prefer")
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .flat_map(|v| v.split(','))
+            .map(str::trim);
+        for token in tokens {
+            match token {
+                "return=representation" => prefer.representation = true,
+                "return=minimal" | "return=headers-only" => prefer.representation = false,
+                "count=exact" | "count=planned" | "count=estimated" => prefer.count = true,
+                "resolution=merge-duplicates" => {
+                    prefer.resolution = Some(Resolution::MergeDuplicates)
+                }
+                "resolution=ignore-duplicates" => {
+                    prefer.resolution = Some(Resolution::IgnoreDuplicates)
+                }
+                _ => {}
+            }
+        }
+        prefer
+    }
+
+    fn applied(&self) -> Option<String> {
+        let mut applied = Vec::new();
+        if self.representation {
+            applied.push("return=representation");
+        }
+        if self.count {
+            applied.push("count=exact");
+        }
+        match self.resolution {
+            Some(Resolution::MergeDuplicates) => applied.push("resolution=merge-duplicates"),
+            Some(Resolution::IgnoreDuplicates) => applied.push("resolution=ignore-duplicates"),
+            _ => {}
+        }
+        (!applied.is_empty()).then(|| applied.join(", "))
+    }
+}
+
+/// Whether the client asked for one object (`vnd.pgrst.object`) rather than an array.
+fn wants_single_object(headers: &HeaderMap) -> Result<bool, ApiError> {
+    let Some(accept) = headers.get(header::ACCEPT).and_then(|v| v.to_str().ok()) else {
+        return Ok(false);
+    };
+    let types: Vec<&str> = accept
+        .split(',')
+        .map(|t| t.split(';').next().unwrap_or_default().trim())
+        .filter(|t| !t.is_empty())
+        .collect();
+    if types.is_empty() {
+        return Ok(false);
+    }
+    if types.iter().any(|t| {
+        matches!(
+            *t,
+            "application/vnd.pgrst.object+json" | "application/vnd.pgrst.object"
+        )
+    }) {
+        return Ok(true);
+    }
+    if types
+        .iter()
+        .any(|t| matches!(*t, "application/json" | "*/*" | "application/*"))
+    {
+        return Ok(false);
+    }
+    Err(ApiError::new(
+        StatusCode::NOT_ACCEPTABLE,
+        "PGRST107",
+        format!(
+            "None of these media types are available: {}",
+            types.join(", ")
+        ),
+    ))
+}
+
+fn settings(
+    method: &Method,
+    uri: &Uri,
+    headers: &HeaderMap,
+    cache: &SchemaCache,
+) -> RequestSettings {
+    let header_map: Map<String, Value> = headers
+        .iter()
+        .filter_map(|(name, value)| {
+            value
+                .to_str()
+                .ok()
+                .map(|v| (name.as_str().to_owned(), Value::String(v.to_owned())))
+        })
+        .collect();
+    RequestSettings {
+        search_path: format!("{}, \"extensions\"", query::quote_ident(&cache.schema)),
+        method: method.as_str().to_owned(),
+        path: uri.path().to_owned(),
+        headers_json: Value::Object(header_map).to_string(),
+    }
+}
+
+fn respond(status: StatusCode, content_type: &str, body: Option<String>) -> Response {
+    let mut response = match body {
+        Some(body) => (status, body).into_response(),
+        None => status.into_response(),
+    };
+    if status != StatusCode::NO_CONTENT {
+        if let Ok(value) = HeaderValue::from_str(content_type) {
+            response.headers_mut().insert(header::CONTENT_TYPE, value);
+        }
+    }
+    response
+}
+
+fn set_header(response: &mut Response, name: &'static str, value: &str) {
+    if let Ok(value) = HeaderValue::from_str(value) {
+        response.headers_mut().insert(name, value);
+    }
+}
+
+fn schema_or_unavailable(state: &AppState) -> Result<std::sync::Arc<SchemaCache>, ApiError> {
+    state.schema.get().ok_or_else(|| {
+        ApiError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "PGRST002",
+            "Could not query the database for the schema cache. Retrying.",
+        )
+    })
+}
+
+/// `GET /rest/v1/` (the OpenAPI root) is not offered.
+pub async fn root() -> Response {
+    ApiError::new(
+        StatusCode::NOT_FOUND,
+        "PGRST126",
+        "Root endpoint metadata is disabled",
+    )
+    .into_response()
+}
+
+pub async fn table(
+    State(state): State<AppState>,
+    Path(name): Path<String>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    table_request(&state, &name, &method, &uri, &headers, &body)
+        .await
+        .unwrap_or_else(IntoResponse::into_response)
+}
+
+async fn table_request(
+    state: &AppState,
+    name: &str,
+    method: &Method,
+    uri: &Uri,
+    headers: &HeaderMap,
+    body: &[u8],
+) -> Result<Response, ApiError> {
+    let caller = auth::authenticate(headers, state.config.jwt_secret.as_bytes())?;
+    let cache = schema_or_unavailable(state)?;
+    if name.contains('/') {
+        return Err(ApiError::new(
+            StatusCode::NOT_FOUND,
+            "PGRST125",
+            "Invalid path specified in request URL",
+        ));
+    }
+    let table = cache
+        .tables
+        .get(name)
+        .ok_or_else(|| ApiError::table_not_found(&cache.schema, name))?;
+    let pairs = query::query_pairs(uri.query())?;
+    let query = query::parse_table_query(table, &pairs)?;
+    let prefer = Prefer::from_headers(headers);
+    let singular = wants_single_object(headers)?;
+    let settings = settings(method, uri, headers, &cache);
+    let content_type = if singular { OBJECT } else { JSON };
+
+    let mut response = match *method {
+        Method::GET | Method::HEAD => {
+            let range = headers.get(header::RANGE).and_then(|v| v.to_str().ok());
+            let window = query::window(&query, range)?;
+            let statement = query::read(&cache, table, &query, window);
+            let count = prefer.count.then(|| query::count(&cache, table, &query));
+            let work = Work {
+                read_only: true,
+                singular,
+                main: Some(&statement),
+                returns_nothing: false,
+                count: count.as_ref(),
+            };
+            let outcome = db::execute(&state.pool, &caller, &settings, work).await?;
+            read_response(method, content_type, singular, window.offset, outcome)?
+        }
+        Method::POST => {
+            let payload = query::parse_body(body)?;
+            let resolution = prefer.resolution.unwrap_or(Resolution::Error);
+            let statement = query::insert(&cache, table, &query, payload, resolution)?;
+            let outcome = mutate(state, &caller, &settings, singular, Some(&statement)).await?;
+            mutation_response(
+                StatusCode::CREATED,
+                &prefer,
+                content_type,
+                singular,
+                outcome,
+            )
+        }
+        Method::PATCH => {
+            let payload = query::parse_body(body)?;
+            let statement = query::update(&cache, table, &query, payload)?;
+            let outcome = mutate(state, &caller, &settings, singular, statement.as_ref()).await?;
+            mutation_response(StatusCode::OK, &prefer, content_type, singular, outcome)
+        }
+        Method::DELETE => {
+            let statement = query::delete(&cache, table, &query);
+            let outcome = mutate(state, &caller, &settings, singular, Some(&statement)).await?;
+            mutation_response(StatusCode::OK, &prefer, content_type, singular, outcome)
+        }
+        ref other => {
+            return Err(ApiError::new(
+                StatusCode::METHOD_NOT_ALLOWED,
+                "PGRST117",
+                format!("Unsupported HTTP method: {other}"),
+            ))
+        }
+    };
+    if let Some(applied) = prefer.applied() {
+        set_header(&mut response, "preference-applied", &applied);
+    }
+    Ok(response)
+}
+
+async fn mutate(
+    state: &AppState,
+    caller: &Caller,
+    settings: &RequestSettings,
+    singular: bool,
+    statement: Option<&query::Statement>,
+) -> Result<Outcome, ApiError> {
+    let work = Work {
+        read_only: false,
+        singular: singular && statement.is_some(),
+        main: statement,
+        returns_nothing: false,
+        count: None,
+    };
+    db::execute(&state.pool, caller, settings, work).await
+}
+
+/// Status and `Content-Range` of a read, as PostgREST computes them.
+fn read_response(
+    method: &Method,
+    content_type: &str,
+    singular: bool,
+    offset: i64,
+    outcome: Outcome,
+) -> Result<Response, ApiError> {
+    let total = outcome.total;
+    if let Some(total) = total {
+        if offset > total {
+            return Err(ApiError::new(
+                StatusCode::RANGE_NOT_SATISFIABLE,
+                "PGRST103",
+                "Requested range not satisfiable",
+            )
+            .details(format!(
+                "An offset of {offset} was requested, but there are only {total} rows."
+            )));
+        }
+    }
+    let total_text = total.map_or_else(|| "*".to_owned(), |t| t.to_string());
+    let content_range = if outcome.rows == 0 {
+        format!("*/{total_text}")
+    } else {
+        format!("{}-{}/{total_text}", offset, offset + outcome.rows - 1)
+    };
+    let status = match total {
+        Some(total) if outcome.rows < total && !singular => StatusCode::PARTIAL_CONTENT,
+        _ => StatusCode::OK,
+    };
+    let body = if singular {
+        outcome.first
+    } else {
+        outcome.body
+    };
+    let body = if *method == Method::HEAD { None } else { body };
+    let mut response = respond(status, content_type, body);
+    set_header(&mut response, "content-range", &content_range);
+    Ok(response)
+}
+
+fn mutation_response(
+    success: StatusCode,
+    prefer: &Prefer,
+    content_type: &str,
+    singular: bool,
+    outcome: Outcome,
+) -> Response {
+    let content_range = if outcome.rows == 0 {
+        "*/*".to_owned()
+    } else {
+        format!("0-{}/*", outcome.rows - 1)
+    };
+    let mut response = if prefer.representation {
+        let body = if singular {
+            outcome.first
+        } else {
+            outcome.body
+        };
+        respond(
+            success,
+            content_type,
+            Some(body.unwrap_or_else(|| "[]".into())),
+        )
+    } else if success == StatusCode::CREATED {
+        respond(StatusCode::CREATED, content_type, None)
+    } else {
+        respond(StatusCode::NO_CONTENT, content_type, None)
+    };
+    set_header(&mut response, "content-range", &content_range);
+    response
+}
+
+pub async fn rpc(
+    State(state): State<AppState>,
+    Path(name): Path<String>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    rpc_request(&state, &name, &method, &uri, &headers, &body)
+        .await
+        .unwrap_or_else(IntoResponse::into_response)
+}
+
+async fn rpc_request(
+    state: &AppState,
+    name: &str,
+    method: &Method,
+    uri: &Uri,
+    headers: &HeaderMap,
+    body: &[u8],
+) -> Result<Response, ApiError> {
+    let caller = auth::authenticate(headers, state.config.jwt_secret.as_bytes())?;
+    let cache = schema_or_unavailable(state)?;
+    let (arguments, is_post) = match *method {
+        Method::GET | Method::HEAD => (
+            query::rpc_query_arguments(&query::query_pairs(uri.query())?),
+            false,
+        ),
+        Method::POST => {
+            let arguments = if body.iter().all(u8::is_ascii_whitespace) {
+                Map::new()
+            } else {
+                match query::parse_body(body)? {
+                    Value::Object(arguments) => arguments,
+                    _ => return Err(ApiError::invalid_body("Empty or invalid json")),
+                }
+            };
+            (arguments, true)
+        }
+        ref other => {
+            return Err(ApiError::new(
+                StatusCode::METHOD_NOT_ALLOWED,
+                "PGRST101",
+                format!("Cannot use the {other} method on RPC"),
+            ))
+        }
+    };
+    let names: Vec<String> = arguments.keys().cloned().collect();
+    let function = query::resolve_function(&cache, name, &names, is_post)?;
+    let singular = wants_single_object(headers)?;
+    let statement = query::call(&cache, function, &arguments);
+    let returns_set = matches!(
+        function.returns,
+        ReturnShape::RowSet | ReturnShape::ScalarSet
+    );
+    let work = Work {
+        // PostgREST: GET is always read-only; POST is read-write only for VOLATILE functions.
+        read_only: !is_post || !function.volatile,
+        singular: singular && returns_set,
+        main: Some(&statement),
+        returns_nothing: function.returns == ReturnShape::Void,
+        count: None,
+    };
+    let settings = settings(method, uri, headers, &cache);
+    let outcome = db::execute(&state.pool, &caller, &settings, work).await?;
+    if function.returns == ReturnShape::Void {
+        return Ok(StatusCode::NO_CONTENT.into_response());
+    }
+    let content_type = if singular { OBJECT } else { JSON };
+    let body = if singular && returns_set {
+        outcome.first
+    } else {
+        outcome.body
+    };
+    let body = if *method == Method::HEAD {
+        None
+    } else {
+        Some(body.unwrap_or_else(|| "null".into()))
+    };
+    let mut response = respond(StatusCode::OK, content_type, body);
+    if returns_set {
+        let range = if outcome.rows == 0 {
+            "*/*".to_owned()
+        } else {
+            format!("0-{}/*", outcome.rows - 1)
+        };
+        set_header(&mut response, "content-range", &range);
+    }
+    Ok(response)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn headers(pairs: &[(&'static str, &'static str)]) -> HeaderMap {
+        let mut map = HeaderMap::new();
+        for (name, value) in pairs {
+            map.append(*name, HeaderValue::from_static(value));
+        }
+        map
+    }
+
+    #[test]
+    fn prefer_tokens_combine_across_headers() {
+        let prefer = Prefer::from_headers(&headers(&[
+            ("prefer", "return=representation, count=exact"),
+            ("prefer", "resolution=merge-duplicates"),
+        ]));
+        assert!(prefer.representation && prefer.count);
+        assert_eq!(prefer.resolution, Some(Resolution::MergeDuplicates));
+    }
+
+    #[test]
+    fn accept_negotiation() {
+        assert_eq!(wants_single_object(&headers(&[])).ok(), Some(false));
+        let object = headers(&[("accept", "application/vnd.pgrst.object+json")]);
+        assert_eq!(wants_single_object(&object).ok(), Some(true));
+        let browser = headers(&[("accept", "application/json, text/plain, */*")]);
+        assert_eq!(wants_single_object(&browser).ok(), Some(false));
+        let csv = headers(&[("accept", "text/csv")]);
+        assert_eq!(
+            wants_single_object(&csv).err().map(|e| e.code),
+            Some("PGRST107".into())
+        );
+    }
+}

@@ -1,0 +1,1380 @@
+//! Gateway conformance: the PostgREST behaviours supabase-js and postgrest-rs
+//! rely on, checked over HTTP against a real PostgreSQL.
+//!
+//! Needs a running Postgres (the local stack's, port 54322 by default) and a
+//! superuser URL in `CONFORMANCE_DATABASE_URL` (else `DATABASE_URL`). The
+//! harness drops and recreates the database `gateway_conformance`, applies
+//! `supabase/baseline/supabase_baseline.sql` and `tests/fixtures/schema.sql`,
+//! then serves the gateway in-process (logging in as `authenticator`) and a
+//! fake edge function upstream. Run:
+//! `cargo test -p gateway --features conformance`.
+
+use std::net::SocketAddr;
+use std::sync::OnceLock;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use gateway::auth::{sign, TokenRequest};
+use reqwest::{Method, StatusCode};
+use serde_json::{json, Value};
+
+const SECRET: &str = "conformance-secret-with-at-least-32-characters";
+const DATABASE: &str = "gateway_conformance";
+const DEFAULT_ADMIN_URL: &str =
+    "postgresql://postgres:postgres@127.0.0.1:54322/postgres?sslmode=disable";
+const USER_A: &str = "aaaaaaaa-0000-4000-8000-000000000001";
+const USER_B: &str = "bbbbbbbb-0000-4000-8000-000000000002";
+
+struct Harness {
+    base: String,
+    admin_config: tokio_postgres::Config,
+}
+
+static HARNESS: OnceLock<Harness> = OnceLock::new();
+
+fn admin_url() -> String {
+    std::env::var("CONFORMANCE_DATABASE_URL")
+        .or_else(|_| std::env::var("DATABASE_URL"))
+        .unwrap_or_else(|_| DEFAULT_ADMIN_URL.to_owned())
+}
+
+fn workspace_file(relative: &str) -> String {
+    let path = format!("{}/../../{relative}", env!("CARGO_MANIFEST_DIR"));
+    std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("cannot read {path}: {e}"))
+}
+
+async fn connect(config: &tokio_postgres::Config) -> tokio_postgres::Client {
+    let (client, connection) = config
+        .connect(tokio_postgres::NoTls)
+        .await
+        .unwrap_or_else(|e| panic!("cannot connect to postgres: {e}"));
+    tokio::spawn(connection);
+    client
+}
+
+/// Recreates the database, then serves the gateway and the fake upstream on
+/// a runtime that lives as long as the test process.
+fn harness() -> &'static Harness {
+    HARNESS.get_or_init(|| {
+        let (sender, receiver) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let runtime = tokio::runtime::Builder::new_multi_thread()
+                .worker_threads(2)
+                .enable_all()
+                .build()
+                .unwrap_or_else(|e| panic!("runtime: {e}"));
+            runtime.block_on(async move {
+                let server_config: tokio_postgres::Config =
+                    admin_url().parse().unwrap_or_else(|e| panic!("admin url: {e}"));
+                let server = connect(&server_config).await;
+                // Separate statements: DROP/CREATE DATABASE refuse to run in a transaction block.
+                for statement in [
+                    format!("drop database if exists {DATABASE} with (force)"),
+                    format!("create database {DATABASE}"),
+                ] {
+                    server
+                        .batch_execute(&statement)
+                        .await
+                        .unwrap_or_else(|e| panic!("{statement}: {e:?}"));
+                }
+                let mut admin_config = server_config.clone();
+                admin_config.dbname(DATABASE);
+                let admin = connect(&admin_config).await;
+                admin
+                    .batch_execute(&workspace_file("supabase/baseline/supabase_baseline.sql"))
+                    .await
+                    .unwrap_or_else(|e| panic!("baseline: {e:?}"));
+                admin
+                    .batch_execute(&workspace_file("crates/gateway/tests/fixtures/schema.sql"))
+                    .await
+                    .unwrap_or_else(|e| panic!("fixture: {e:?}"));
+
+                let upstream = tokio::net::TcpListener::bind("127.0.0.1:0")
+                    .await
+                    .unwrap_or_else(|e| panic!("bind: {e}"));
+                let upstream_addr = upstream.local_addr().unwrap_or_else(|e| panic!("{e}"));
+                tokio::spawn(async move { axum::serve(upstream, fake_function()).await });
+                // A port nobody listens on: the "down" function.
+                let dead = tokio::net::TcpListener::bind("127.0.0.1:0")
+                    .await
+                    .unwrap_or_else(|e| panic!("bind: {e}"));
+                let dead_addr = dead.local_addr().unwrap_or_else(|e| panic!("{e}"));
+                drop(dead);
+
+                let host = match server_config.get_hosts().first() {
+                    Some(tokio_postgres::config::Host::Tcp(host)) => host.clone(),
+                    _ => "127.0.0.1".to_owned(),
+                };
+                let port = server_config.get_ports().first().copied().unwrap_or(5432);
+                let config = gateway::Config {
+                    port: 0,
+                    database_url: format!(
+                        "postgresql://authenticator:postgres@{host}:{port}/{DATABASE}?sslmode=disable"
+                    ),
+                    jwt_secret: SECRET.to_owned(),
+                    function_upstreams: gateway::parse_upstreams(&format!(
+                        "echo-fn=http://{upstream_addr},down-fn=http://{dead_addr}"
+                    ))
+                    .unwrap_or_else(|e| panic!("{e}")),
+                    pool_size: 8,
+                    schema: "public".to_owned(),
+                };
+                let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+                    .await
+                    .unwrap_or_else(|e| panic!("bind: {e}"));
+                let address: SocketAddr = listener.local_addr().unwrap_or_else(|e| panic!("{e}"));
+                let router = gateway::app(config).await.unwrap_or_else(|e| panic!("gateway: {e}"));
+                let _ = sender.send((format!("http://{address}"), admin_config));
+                axum::serve(listener, router)
+                    .await
+                    .unwrap_or_else(|e| panic!("serve: {e}"));
+            });
+        });
+        let (base, admin_config) = receiver
+            .recv_timeout(Duration::from_secs(60))
+            .unwrap_or_else(|e| panic!("harness did not start: {e}"));
+        Harness { base, admin_config }
+    })
+}
+
+/// The fake edge function: echoes what it received, with a status and a header of its own.
+fn fake_function() -> axum::Router {
+    use axum::http::{HeaderMap, Method as AxumMethod, Uri};
+    use axum::response::IntoResponse;
+    axum::Router::new().fallback(
+        |method: AxumMethod, uri: Uri, headers: HeaderMap, body: axum::body::Bytes| async move {
+            if method == AxumMethod::OPTIONS {
+                return (StatusCode::OK, [("access-control-allow-origin", "*")], "ok")
+                    .into_response();
+            }
+            let echoed = json!({
+                "method": method.as_str(),
+                "path": uri.to_string(),
+                "authorization": headers.get("authorization").and_then(|v| v.to_str().ok()),
+                "idempotency_key": headers.get("idempotency-key").and_then(|v| v.to_str().ok()),
+                "body": String::from_utf8_lossy(&body),
+            });
+            (
+                StatusCode::ACCEPTED,
+                [("x-upstream", "deno"), ("content-type", "application/json")],
+                echoed.to_string(),
+            )
+                .into_response()
+        },
+    )
+}
+
+fn now() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or_default()
+}
+
+fn token_at(role: &str, sub: Option<&str>, issued: u64, ttl: u64, secret: &str) -> String {
+    let request = TokenRequest {
+        role: role.into(),
+        sub: sub.map(str::to_owned),
+        email: None,
+        ttl_secs: ttl,
+    };
+    sign(&request, secret.as_bytes(), issued).unwrap_or_else(|e| panic!("{e}"))
+}
+
+fn user(sub: &str) -> String {
+    token_at("authenticated", Some(sub), now(), 600, SECRET)
+}
+
+fn service() -> String {
+    token_at("service_role", None, now(), 600, SECRET)
+}
+
+fn anon_key() -> String {
+    token_at("anon", None, now(), 600, SECRET)
+}
+
+struct Reply {
+    status: StatusCode,
+    headers: reqwest::header::HeaderMap,
+    text: String,
+}
+
+impl Reply {
+    fn json(&self) -> Value {
+        serde_json::from_str(&self.text).unwrap_or_else(|e| panic!("not JSON ({e}): {}", self.text))
+    }
+
+    fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).and_then(|v| v.to_str().ok())
+    }
+
+    /// Asserts PostgREST's error body and returns it.
+    fn error(&self, status: u16, code: &str) -> Value {
+        assert_eq!(self.status.as_u16(), status, "body: {}", self.text);
+        let body = self.json();
+        assert_eq!(body["code"], code, "body: {body}");
+        for key in ["message", "details", "hint"] {
+            assert!(body.get(key).is_some(), "missing {key}: {body}");
+        }
+        body
+    }
+}
+
+async fn request(
+    method: Method,
+    path: &str,
+    token: Option<&str>,
+    headers: &[(&str, &str)],
+    body: Option<Value>,
+) -> Reply {
+    let client = reqwest::Client::new();
+    let mut builder = client.request(method, format!("{}{path}", harness().base));
+    if let Some(token) = token {
+        builder = builder.bearer_auth(token);
+    }
+    for (name, value) in headers {
+        builder = builder.header(*name, *value);
+    }
+    if let Some(body) = body {
+        builder = builder
+            .header("content-type", "application/json")
+            .body(body.to_string());
+    }
+    let response = builder
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("request failed: {e}"));
+    let status = response.status();
+    let headers = response.headers().clone();
+    let text = response.text().await.unwrap_or_default();
+    Reply {
+        status,
+        headers,
+        text,
+    }
+}
+
+async fn get(path: &str, token: Option<&str>) -> Reply {
+    request(Method::GET, path, token, &[], None).await
+}
+
+async fn admin() -> tokio_postgres::Client {
+    connect(&harness().admin_config).await
+}
+
+/// A fingerprint of the fixture tables no request may change, plus the items
+/// whose sku starts with `sku_prefix` (tests run in parallel, each with its own skus).
+async fn fingerprint(sku_prefix: &str) -> String {
+    admin()
+        .await
+        .query_one(
+            "select (select string_agg(id || ':' || label, ',' order by id) from public.canary) || '|' || \
+             (select string_agg(id || ':' || name || ':' || coalesce(position, 0), ',' order by id) from public.categories) || '|' || \
+             (select coalesce(string_agg(sku || ':' || stock, ',' order by sku), '') from public.items where starts_with(sku, $1)) || '|' || \
+             (select string_agg(tablename, ',' order by tablename) from pg_catalog.pg_tables where schemaname = 'public' and tablename <> 'late_table')",
+            &[&sku_prefix],
+        )
+        .await
+        .unwrap_or_else(|e| panic!("{e}"))
+        .get(0)
+}
+
+fn names(body: &Value) -> Vec<String> {
+    body.as_array()
+        .unwrap_or_else(|| panic!("not an array: {body}"))
+        .iter()
+        .map(|row| row["name"].as_str().unwrap_or_default().to_owned())
+        .collect()
+}
+
+#[tokio::test]
+async fn health_answers_ok() {
+    let reply = get("/health", None).await;
+    assert_eq!(reply.status, StatusCode::OK);
+    assert_eq!(reply.json()["status"], "ok");
+}
+
+#[tokio::test]
+async fn select_filters_and_order() {
+    let cases: &[(&str, &[&str])] = &[
+        ("id=eq.2", &["Plates"]),
+        (
+            "id=neq.2&order=id",
+            &["Mugs", "Bowls", "Cups", "mugs and more"],
+        ),
+        ("id=gt.3&order=id", &["Cups", "mugs and more"]),
+        ("id=gte.4&order=id", &["Cups", "mugs and more"]),
+        ("id=lt.2", &["Mugs"]),
+        ("id=lte.2&order=id.desc", &["Plates", "Mugs"]),
+        (
+            "id=in.(1,3,5)&order=id",
+            &["Mugs", "Bowls", "mugs and more"],
+        ),
+        ("name=in.(\"Mugs\",\"Cups\")&order=name", &["Cups", "Mugs"]),
+        ("position=is.null", &["Bowls"]),
+        ("position=not.is.null&id=lt.3&order=id", &["Mugs", "Plates"]),
+        ("name=like.M*&order=id", &["Mugs"]),
+        ("name=ilike.*MUG*&order=id", &["Mugs", "mugs and more"]),
+        ("id=not.in.(1,2,3)&order=id", &["Cups", "mugs and more"]),
+        (
+            "order=position.desc.nullsfirst&limit=2",
+            &["Bowls", "mugs and more"],
+        ),
+        (
+            "order=position.asc.nullslast&offset=3",
+            &["mugs and more", "Bowls"],
+        ),
+        ("order=id&limit=2&offset=1", &["Plates", "Bowls"]),
+    ];
+    for (query, expected) in cases {
+        let reply = get(&format!("/rest/v1/categories?select=name&{query}"), None).await;
+        assert_eq!(reply.status, StatusCode::OK, "{query}: {}", reply.text);
+        assert_eq!(names(&reply.json()), *expected, "{query}");
+    }
+}
+
+#[tokio::test]
+async fn select_columns_aliases_and_views() {
+    let reply = get("/rest/v1/categories?select=id,label:name&id=eq.1", None).await;
+    assert_eq!(reply.json(), json!([{"id": 1, "label": "Mugs"}]));
+    assert_eq!(
+        reply.header("content-type"),
+        Some("application/json; charset=utf-8")
+    );
+    let reply = get("/rest/v1/category_names?id=eq.4", Some(&anon_key())).await;
+    assert_eq!(reply.json(), json!([{"id": 4, "name": "Cups"}]));
+}
+
+#[tokio::test]
+async fn range_and_exact_count() {
+    let reply = request(
+        Method::GET,
+        "/rest/v1/categories?select=id&order=id",
+        None,
+        &[("range", "1-2"), ("prefer", "count=exact")],
+        None,
+    )
+    .await;
+    assert_eq!(reply.status, StatusCode::PARTIAL_CONTENT);
+    assert_eq!(reply.json(), json!([{"id": 2}, {"id": 3}]));
+    assert_eq!(reply.header("content-range"), Some("1-2/5"));
+
+    let reply = request(
+        Method::GET,
+        "/rest/v1/categories?select=id",
+        None,
+        &[("prefer", "count=exact")],
+        None,
+    )
+    .await;
+    assert_eq!(reply.status, StatusCode::OK);
+    assert_eq!(reply.header("content-range"), Some("0-4/5"));
+
+    let reply = get("/rest/v1/categories?select=id&limit=2", None).await;
+    assert_eq!(reply.header("content-range"), Some("0-1/*"));
+
+    let reply = request(
+        Method::GET,
+        "/rest/v1/categories?offset=9",
+        None,
+        &[("prefer", "count=exact")],
+        None,
+    )
+    .await;
+    reply.error(416, "PGRST103");
+
+    let reply = request(
+        Method::HEAD,
+        "/rest/v1/categories?id=lt.4&limit=2",
+        None,
+        &[("prefer", "count=exact")],
+        None,
+    )
+    .await;
+    assert_eq!(reply.status, StatusCode::PARTIAL_CONTENT);
+    assert_eq!(reply.header("content-range"), Some("0-1/3"));
+    assert!(reply.text.is_empty());
+}
+
+#[tokio::test]
+async fn singular_object_needs_exactly_one_row() {
+    let object = [("accept", "application/vnd.pgrst.object+json")];
+    let reply = request(
+        Method::GET,
+        "/rest/v1/categories?id=eq.2",
+        None,
+        &object,
+        None,
+    )
+    .await;
+    assert_eq!(reply.status, StatusCode::OK);
+    assert_eq!(
+        reply.json(),
+        json!({"id": 2, "name": "Plates", "position": 20})
+    );
+    assert_eq!(
+        reply.header("content-type"),
+        Some("application/vnd.pgrst.object+json; charset=utf-8")
+    );
+
+    let body = request(
+        Method::GET,
+        "/rest/v1/categories?id=eq.99",
+        None,
+        &object,
+        None,
+    )
+    .await
+    .error(406, "PGRST116");
+    assert_eq!(body["details"], "The result contains 0 rows");
+    let body = request(
+        Method::GET,
+        "/rest/v1/categories?id=lt.3",
+        None,
+        &object,
+        None,
+    )
+    .await
+    .error(406, "PGRST116");
+    assert_eq!(body["details"], "The result contains 2 rows");
+
+    let reply = request(
+        Method::GET,
+        "/rest/v1/categories",
+        None,
+        &[("accept", "text/csv")],
+        None,
+    )
+    .await;
+    reply.error(406, "PGRST107");
+}
+
+#[tokio::test]
+async fn unknown_tables_columns_and_malformed_queries() {
+    let before = fingerprint("no-such-sku-").await;
+    let body = get("/rest/v1/nope", None).await.error(404, "PGRST205");
+    assert_eq!(
+        body["message"],
+        "Could not find the table 'public.nope' in the schema cache"
+    );
+    let body = get("/rest/v1/categories?select=id,secret", None)
+        .await
+        .error(400, "42703");
+    assert_eq!(body["message"], "column categories.secret does not exist");
+    get("/rest/v1/categories?secret=eq.1", None)
+        .await
+        .error(400, "42703");
+    get("/rest/v1/categories?order=secret", None)
+        .await
+        .error(400, "42703");
+    get("/rest/v1/categories?select=id,items(*)", None)
+        .await
+        .error(400, "PGRST200");
+    for query in [
+        "id=equals.1",
+        "id=eq",
+        "id=in.(1,2",
+        "id=is.maybe",
+        "order=id.sideways",
+        "limit=ten",
+        "offset=-1",
+    ] {
+        get(&format!("/rest/v1/categories?{query}"), None)
+            .await
+            .error(400, "PGRST100");
+    }
+    get("/rest/v1/categories?id=eq.not-a-number", None)
+        .await
+        .error(400, "22P02");
+    request(
+        Method::PUT,
+        "/rest/v1/categories",
+        Some(&service()),
+        &[],
+        Some(json!({})),
+    )
+    .await
+    .error(405, "PGRST117");
+    get("/rest/v1/", None).await.error(404, "PGRST126");
+    assert_eq!(fingerprint("no-such-sku-").await, before);
+}
+
+#[tokio::test]
+async fn bad_tokens_are_rejected_before_any_query() {
+    let expired = token_at("authenticated", Some(USER_A), now() - 7200, 60, SECRET);
+    let reply = get("/rest/v1/categories", Some(&expired)).await;
+    let body = reply.error(401, "PGRST303");
+    assert_eq!(body["message"], "JWT expired");
+    assert!(reply
+        .header("www-authenticate")
+        .is_some_and(|v| v.starts_with("Bearer error=\"invalid_token\"")));
+
+    let forged = token_at(
+        "service_role",
+        None,
+        now(),
+        600,
+        "another-secret-another-secret-another-secret",
+    );
+    get("/rest/v1/categories", Some(&forged))
+        .await
+        .error(401, "PGRST301");
+
+    // alg none with a service_role claim: must not be trusted.
+    let none = "eyJhbGciOiJub25lIiwidHlwIjoiSldUIn0.eyJyb2xlIjoic2VydmljZV9yb2xlIn0.";
+    let body = get("/rest/v1/settings", Some(none))
+        .await
+        .error(401, "PGRST301");
+    assert_eq!(body["message"], "Wrong or unsupported encoding algorithm");
+    get("/rest/v1/categories", Some("not-a-jwt"))
+        .await
+        .error(401, "PGRST301");
+
+    // A JWT in `apikey` is used when there is no Authorization header.
+    let forged_key = [("apikey", forged.as_str())];
+    request(Method::GET, "/rest/v1/categories", None, &forged_key, None)
+        .await
+        .error(401, "PGRST301");
+    let publishable = [("apikey", "sb_publishable_local")];
+    let reply = request(
+        Method::GET,
+        "/rest/v1/categories?id=eq.1",
+        None,
+        &publishable,
+        None,
+    )
+    .await;
+    assert_eq!(reply.status, StatusCode::OK);
+
+    // A role the authenticator cannot become.
+    let nobody = token_at("nobody", None, now(), 600, SECRET);
+    get("/rest/v1/categories", Some(&nobody))
+        .await
+        .error(401, "22023");
+    let superuser = token_at("postgres", None, now(), 600, SECRET);
+    get("/rest/v1/categories", Some(&superuser))
+        .await
+        .error(403, "42501");
+}
+
+#[tokio::test]
+async fn claims_reach_sql_like_postgrest() {
+    let token = token_at("authenticated", Some(USER_A), now(), 600, SECRET);
+    let reply = get("/rest/v1/rpc/whoami", Some(&token)).await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.text);
+    let body = reply.json();
+    assert_eq!(body["uid"], USER_A);
+    assert_eq!(body["role"], "authenticated");
+    assert_eq!(body["claims"]["sub"], USER_A);
+    assert_eq!(body["claims"]["role"], "authenticated");
+    assert_eq!(body["method"], "GET");
+    assert_eq!(body["path"], "/rest/v1/rpc/whoami");
+    assert_eq!(body["read_only"], "on");
+
+    let body = get("/rest/v1/rpc/whoami", None).await.json();
+    assert_eq!(body["role"], "anon");
+    assert_eq!(body["uid"], Value::Null);
+    assert_eq!(body["claims"], json!({"role": "anon"}));
+}
+
+async fn insert_item(token: &str, sku: &str, stock: i64) -> Value {
+    let reply = request(
+        Method::POST,
+        "/rest/v1/items",
+        Some(token),
+        &[
+            ("prefer", "return=representation"),
+            ("accept", "application/vnd.pgrst.object+json"),
+        ],
+        Some(json!({"name": format!("item {sku}"), "sku": sku, "stock": stock})),
+    )
+    .await;
+    assert_eq!(reply.status, StatusCode::CREATED, "{}", reply.text);
+    reply.json()
+}
+
+#[tokio::test]
+async fn rls_shows_each_user_only_their_rows() {
+    let (a, b) = (user(USER_A), user(USER_B));
+    let row = insert_item(&a, "rls-a-1", 5).await;
+    assert_eq!(row["owner_id"], USER_A);
+    let id = row["id"].as_str().unwrap_or_default().to_owned();
+
+    let mine = get("/rest/v1/items?sku=like.rls-*", Some(&a)).await.json();
+    assert_eq!(mine.as_array().map(Vec::len), Some(1));
+    let theirs = get("/rest/v1/items?sku=like.rls-*", Some(&b)).await.json();
+    assert_eq!(theirs, json!([]));
+
+    // B cannot change or delete A's row: zero rows match, nothing changes.
+    let reply = request(
+        Method::PATCH,
+        &format!("/rest/v1/items?id=eq.{id}"),
+        Some(&b),
+        &[("prefer", "return=representation")],
+        Some(json!({"stock": 0})),
+    )
+    .await;
+    assert_eq!((reply.status, reply.json()), (StatusCode::OK, json!([])));
+    let reply = request(
+        Method::DELETE,
+        &format!("/rest/v1/items?id=eq.{id}"),
+        Some(&b),
+        &[],
+        None,
+    )
+    .await;
+    assert_eq!(reply.status, StatusCode::NO_CONTENT);
+    let stock: i32 = admin()
+        .await
+        .query_one("select stock from public.items where sku = 'rls-a-1'", &[])
+        .await
+        .unwrap_or_else(|e| panic!("{e}"))
+        .get(0);
+    assert_eq!(stock, 5);
+
+    // B cannot plant a row owned by A.
+    let reply = request(
+        Method::POST,
+        "/rest/v1/items",
+        Some(&b),
+        &[],
+        Some(json!({"name": "x", "sku": "rls-b-forged", "owner_id": USER_A})),
+    )
+    .await;
+    reply.error(403, "42501");
+    // Anonymous callers have no grant on items at all: 401, not 403.
+    get("/rest/v1/items", None).await.error(401, "42501");
+    // service_role bypasses RLS.
+    let all = get("/rest/v1/items?sku=eq.rls-a-1", Some(&service()))
+        .await
+        .json();
+    assert_eq!(all.as_array().map(Vec::len), Some(1));
+}
+
+#[tokio::test]
+async fn inserts_single_bulk_minimal_and_constraint_errors() {
+    let a = user(USER_A);
+    let reply = request(
+        Method::POST,
+        "/rest/v1/items",
+        Some(&a),
+        &[],
+        Some(json!([{"name": "b1", "sku": "bulk-1"}, {"name": "b2", "sku": "bulk-2"}])),
+    )
+    .await;
+    assert_eq!(reply.status, StatusCode::CREATED);
+    assert!(reply.text.is_empty());
+
+    let reply = request(Method::POST, "/rest/v1/items?select=sku,stock", Some(&a), &[("prefer", "return=representation")], Some(json!([{"name": "b3", "sku": "bulk-3", "stock": 2}, {"name": "b4", "sku": "bulk-4", "stock": 3}]))).await;
+    assert_eq!(reply.status, StatusCode::CREATED);
+    assert_eq!(
+        reply.json(),
+        json!([{"sku": "bulk-3", "stock": 2}, {"sku": "bulk-4", "stock": 3}])
+    );
+
+    let before = fingerprint("bulk-").await;
+    // With RLS on the table PostgreSQL leaves the key out of `details`.
+    let body = request(
+        Method::POST,
+        "/rest/v1/items",
+        Some(&a),
+        &[],
+        Some(json!({"name": "dup", "sku": "bulk-1"})),
+    )
+    .await
+    .error(409, "23505");
+    assert!(
+        body["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("items_sku_key")),
+        "{body}"
+    );
+    // One bad row fails the whole bulk insert.
+    request(
+        Method::POST,
+        "/rest/v1/items",
+        Some(&a),
+        &[],
+        Some(json!([{"name": "ok", "sku": "bulk-5"}, {"name": "dup", "sku": "bulk-2"}])),
+    )
+    .await
+    .error(409, "23505");
+    request(
+        Method::POST,
+        "/rest/v1/items",
+        Some(&a),
+        &[],
+        Some(json!({"name": "fk", "sku": "bulk-fk", "category_id": 999})),
+    )
+    .await
+    .error(409, "23503");
+    request(
+        Method::POST,
+        "/rest/v1/items",
+        Some(&a),
+        &[],
+        Some(json!({"name": "neg", "sku": "bulk-neg", "stock": -1})),
+    )
+    .await
+    .error(400, "23514");
+    request(
+        Method::POST,
+        "/rest/v1/items",
+        Some(&a),
+        &[],
+        Some(json!({"sku": "bulk-noname"})),
+    )
+    .await
+    .error(400, "23502");
+    request(
+        Method::POST,
+        "/rest/v1/items",
+        Some(&a),
+        &[],
+        Some(json!({"name": "x", "sku": "bulk-x", "stock": "many"})),
+    )
+    .await
+    .error(400, "22P02");
+    let body = request(
+        Method::POST,
+        "/rest/v1/items",
+        Some(&a),
+        &[],
+        Some(json!({"name": "x", "sku": "bulk-y", "colour": "red"})),
+    )
+    .await
+    .error(400, "PGRST204");
+    assert_eq!(
+        body["message"],
+        "Could not find the 'colour' column of 'items' in the schema cache"
+    );
+    request(
+        Method::POST,
+        "/rest/v1/items",
+        Some(&a),
+        &[],
+        Some(json!([{"name": "x", "sku": "k1"}, {"sku": "k2"}])),
+    )
+    .await
+    .error(400, "PGRST102");
+    let client = reqwest::Client::new();
+    let response = client
+        .post(format!("{}/rest/v1/items", harness().base))
+        .bearer_auth(&a)
+        .body("{not json")
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(response.status(), StatusCode::BAD_REQUEST);
+    assert_eq!(fingerprint("bulk-").await, before);
+}
+
+#[tokio::test]
+async fn upsert_merges_duplicates_on_the_key_or_on_conflict() {
+    let s = service();
+    let prefer = [(
+        "prefer",
+        "return=representation,resolution=merge-duplicates",
+    )];
+    let reply = request(
+        Method::POST,
+        "/rest/v1/settings",
+        Some(&s),
+        &prefer,
+        Some(json!({"key": "theme", "value": "light", "code": "t"})),
+    )
+    .await;
+    assert_eq!(reply.status, StatusCode::CREATED, "{}", reply.text);
+    let reply = request(Method::POST, "/rest/v1/settings", Some(&s), &prefer, Some(json!([{"key": "theme", "value": "dark", "code": "t"}, {"key": "lang", "value": "en", "code": "l"}]))).await;
+    assert_eq!(reply.status, StatusCode::CREATED, "{}", reply.text);
+    assert_eq!(
+        reply.header("preference-applied"),
+        Some("return=representation, resolution=merge-duplicates")
+    );
+    let rows = get(
+        "/rest/v1/settings?select=key,value&key=in.(theme,lang)&order=key",
+        Some(&s),
+    )
+    .await
+    .json();
+    assert_eq!(
+        rows,
+        json!([{"key": "lang", "value": "en"}, {"key": "theme", "value": "dark"}])
+    );
+
+    let reply = request(
+        Method::POST,
+        "/rest/v1/settings?on_conflict=code",
+        Some(&s),
+        &prefer,
+        Some(json!({"key": "theme-2", "value": "blue", "code": "t"})),
+    )
+    .await;
+    assert_eq!(reply.status, StatusCode::CREATED, "{}", reply.text);
+    let rows = get("/rest/v1/settings?select=key,value&code=eq.t", Some(&s))
+        .await
+        .json();
+    assert_eq!(rows, json!([{"key": "theme-2", "value": "blue"}]));
+
+    // Without the resolution preference a duplicate is a conflict.
+    request(
+        Method::POST,
+        "/rest/v1/settings",
+        Some(&s),
+        &[],
+        Some(json!({"key": "lang", "value": "fr"})),
+    )
+    .await
+    .error(409, "23505");
+    request(
+        Method::POST,
+        "/rest/v1/settings?on_conflict=nope",
+        Some(&s),
+        &prefer,
+        Some(json!({"key": "z", "value": "z"})),
+    )
+    .await
+    .error(400, "PGRST204");
+}
+
+#[tokio::test]
+async fn patch_and_delete_apply_to_filtered_rows_only() {
+    let a = user(USER_A);
+    for (sku, stock) in [("pd-1", 1), ("pd-2", 2), ("pd-3", 3)] {
+        insert_item(&a, sku, stock).await;
+    }
+    let reply = request(
+        Method::PATCH,
+        "/rest/v1/items?sku=in.(pd-1,pd-2)&select=sku,stock&order=sku",
+        Some(&a),
+        &[("prefer", "return=representation")],
+        Some(json!({"stock": 10})),
+    )
+    .await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.text);
+    let mut rows = reply.json().as_array().cloned().unwrap_or_default();
+    rows.sort_by_key(|r| r["sku"].as_str().unwrap_or_default().to_owned());
+    assert_eq!(
+        Value::Array(rows),
+        json!([{"sku": "pd-1", "stock": 10}, {"sku": "pd-2", "stock": 10}])
+    );
+
+    let reply = request(
+        Method::PATCH,
+        "/rest/v1/items?sku=eq.pd-3",
+        Some(&a),
+        &[],
+        Some(json!({"stock": 30})),
+    )
+    .await;
+    assert_eq!(reply.status, StatusCode::NO_CONTENT);
+
+    // A singular PATCH matching two rows is refused and rolled back.
+    let object = [
+        ("accept", "application/vnd.pgrst.object+json"),
+        ("prefer", "return=representation"),
+    ];
+    request(
+        Method::PATCH,
+        "/rest/v1/items?sku=in.(pd-1,pd-2)",
+        Some(&a),
+        &object,
+        Some(json!({"stock": 99})),
+    )
+    .await
+    .error(406, "PGRST116");
+    // A check violation rolls back too.
+    request(
+        Method::PATCH,
+        "/rest/v1/items?sku=like.pd-*",
+        Some(&a),
+        &[],
+        Some(json!({"stock": -5})),
+    )
+    .await
+    .error(400, "23514");
+    let stocks = get(
+        "/rest/v1/items?select=stock&sku=like.pd-*&order=sku",
+        Some(&a),
+    )
+    .await
+    .json();
+    assert_eq!(stocks, json!([{"stock": 10}, {"stock": 10}, {"stock": 30}]));
+
+    let reply = request(
+        Method::DELETE,
+        "/rest/v1/items?sku=eq.pd-1&select=sku",
+        Some(&a),
+        &[("prefer", "return=representation")],
+        None,
+    )
+    .await;
+    assert_eq!(reply.json(), json!([{"sku": "pd-1"}]));
+    let left = get(
+        "/rest/v1/items?select=sku&sku=like.pd-*&order=sku",
+        Some(&a),
+    )
+    .await
+    .json();
+    assert_eq!(left, json!([{"sku": "pd-2"}, {"sku": "pd-3"}]));
+}
+
+#[tokio::test]
+async fn rpc_result_shapes() {
+    let reply = request(
+        Method::POST,
+        "/rest/v1/rpc/add_numbers",
+        None,
+        &[],
+        Some(json!({"a": 2, "b": 3})),
+    )
+    .await;
+    assert_eq!((reply.status, reply.json()), (StatusCode::OK, json!(5)));
+    assert_eq!(
+        get("/rest/v1/rpc/add_numbers?a=4&b=5", None).await.json(),
+        json!(9)
+    );
+    // A default argument may be left out.
+    assert_eq!(
+        get("/rest/v1/rpc/add_numbers?a=4", None).await.json(),
+        json!(4)
+    );
+
+    let rows = request(
+        Method::POST,
+        "/rest/v1/rpc/categories_from",
+        None,
+        &[],
+        Some(json!({"p_min": 4})),
+    )
+    .await;
+    assert_eq!(
+        rows.json(),
+        json!([{"id": 4, "name": "Cups", "position": 40}, {"id": 5, "name": "mugs and more", "position": 50}])
+    );
+    let table = get("/rest/v1/rpc/category_pairs", None).await.json();
+    assert_eq!(
+        table,
+        json!([{"name": "Mugs", "doubled": 2}, {"name": "Plates", "doubled": 4}])
+    );
+    assert_eq!(
+        get("/rest/v1/rpc/numbers_upto?n=3", None).await.json(),
+        json!([1, 2, 3])
+    );
+    assert_eq!(
+        get("/rest/v1/rpc/numbers_upto?n=0", None).await.json(),
+        json!([])
+    );
+    let object = get("/rest/v1/rpc/first_category", None).await.json();
+    assert_eq!(object, json!({"id": 1, "name": "Mugs", "position": 10}));
+    let echoed = request(
+        Method::POST,
+        "/rest/v1/rpc/echo_json",
+        None,
+        &[],
+        Some(json!({"p_payload": {"a": [1, {"b": null}]}, "p_tags": ["x", "y"]})),
+    )
+    .await;
+    assert_eq!(
+        echoed.json(),
+        json!({"payload": {"a": [1, {"b": null}]}, "tags": ["x", "y"]})
+    );
+
+    let single = request(
+        Method::POST,
+        "/rest/v1/rpc/categories_from",
+        None,
+        &[("accept", "application/vnd.pgrst.object+json")],
+        Some(json!({"p_min": 5})),
+    )
+    .await;
+    assert_eq!(single.json()["name"], "mugs and more");
+    request(
+        Method::POST,
+        "/rest/v1/rpc/categories_from",
+        None,
+        &[("accept", "application/vnd.pgrst.object+json")],
+        Some(json!({"p_min": 1})),
+    )
+    .await
+    .error(406, "PGRST116");
+
+    let reply = request(Method::POST, "/rest/v1/rpc/do_nothing", None, &[], None).await;
+    assert_eq!(reply.status, StatusCode::NO_CONTENT);
+    assert!(reply.text.is_empty());
+}
+
+#[tokio::test]
+async fn rpc_transactions_follow_volatility() {
+    let s = service();
+    let counter = |rows: Vec<tokio_postgres::Row>| rows.first().map(|r| r.get::<_, i32>(0));
+    let reply = request(
+        Method::POST,
+        "/rest/v1/rpc/bump_counter",
+        Some(&s),
+        &[],
+        Some(json!({"p_name": "volatility"})),
+    )
+    .await;
+    assert_eq!(reply.json(), json!(1));
+    let reply = request(
+        Method::POST,
+        "/rest/v1/rpc/bump_counter",
+        Some(&s),
+        &[],
+        Some(json!({"p_name": "volatility"})),
+    )
+    .await;
+    assert_eq!(reply.json(), json!(2));
+    // GET is read-only: a volatile function that writes fails with 25006 -> 405.
+    get("/rest/v1/rpc/bump_counter?p_name=volatility", Some(&s))
+        .await
+        .error(405, "25006");
+    // A function declared STABLE runs read-only even with POST.
+    let whoami = request(Method::POST, "/rest/v1/rpc/whoami", Some(&s), &[], None)
+        .await
+        .json();
+    assert_eq!(whoami["read_only"], "on");
+    request(
+        Method::POST,
+        "/rest/v1/rpc/sneaky_write",
+        Some(&s),
+        &[],
+        Some(json!({"p_name": "sneaky"})),
+    )
+    .await
+    .error(405, "25006");
+    let client = admin().await;
+    let value = counter(
+        client
+            .query(
+                "select value from public.counters where name = 'volatility'",
+                &[],
+            )
+            .await
+            .unwrap_or_default(),
+    );
+    assert_eq!(value, Some(2));
+    let sneaky = counter(
+        client
+            .query(
+                "select value from public.counters where name = 'sneaky'",
+                &[],
+            )
+            .await
+            .unwrap_or_default(),
+    );
+    assert_eq!(sneaky, None);
+}
+
+#[tokio::test]
+async fn rpc_errors_map_like_postgrest() {
+    let reply = request(Method::POST, "/rest/v1/rpc/raise_conflict", None, &[], None).await;
+    let body = reply.error(409, "PT409");
+    assert_eq!(body["message"], "insufficient_stock");
+    assert_eq!(body["hint"], "Item 'Blue mug' has 2 in stock, 3 requested");
+    let details: Value =
+        serde_json::from_str(body["details"].as_str().unwrap_or_default()).unwrap_or_default();
+    assert_eq!(details, json!({"available": 2, "requested": 3}));
+
+    let body = request(
+        Method::POST,
+        "/rest/v1/rpc/raise_plain",
+        None,
+        &[],
+        Some(json!({"p_text": "no way"})),
+    )
+    .await
+    .error(400, "P0001");
+    assert_eq!(
+        (body["message"].as_str(), body["details"].as_str()),
+        (Some("no way"), Some("plain detail"))
+    );
+    request(Method::POST, "/rest/v1/rpc/raise_no_data", None, &[], None)
+        .await
+        .error(500, "P0002");
+
+    let body = request(
+        Method::POST,
+        "/rest/v1/rpc/nope",
+        None,
+        &[],
+        Some(json!({"x": 1})),
+    )
+    .await
+    .error(404, "PGRST202");
+    assert_eq!(
+        body["message"],
+        "Could not find the function public.nope(x) in the schema cache"
+    );
+    let body = request(
+        Method::POST,
+        "/rest/v1/rpc/add_numbers",
+        None,
+        &[],
+        Some(json!({"a": 1, "c": 2})),
+    )
+    .await
+    .error(404, "PGRST202");
+    assert_eq!(
+        body["message"],
+        "Could not find the function public.add_numbers(a, c) in the schema cache"
+    );
+    get("/rest/v1/rpc/add_numbers", None)
+        .await
+        .error(404, "PGRST202");
+    request(
+        Method::POST,
+        "/rest/v1/rpc/pick",
+        None,
+        &[],
+        Some(json!({"a": 1})),
+    )
+    .await
+    .error(300, "PGRST203");
+    request(
+        Method::PUT,
+        "/rest/v1/rpc/add_numbers",
+        None,
+        &[],
+        Some(json!({"a": 1})),
+    )
+    .await
+    .error(405, "PGRST101");
+    get("/rest/v1/rpc/add_numbers?a=one", None)
+        .await
+        .error(400, "22P02");
+    request(
+        Method::POST,
+        "/rest/v1/rpc/add_numbers",
+        None,
+        &[],
+        Some(json!([1, 2])),
+    )
+    .await
+    .error(400, "PGRST102");
+}
+
+#[tokio::test]
+async fn injection_attempts_execute_nothing() {
+    let before = fingerprint("no-such-sku-").await;
+    let s = service();
+    let paths = [
+        "/rest/v1/canary%3B%20drop%20table%20canary",
+        "/rest/v1/canary%22%3B%20drop%20table%20canary%3B--",
+        "/rest/v1/public.canary",
+        "/rest/v1/pg_catalog.pg_roles",
+    ];
+    for path in paths {
+        get(path, Some(&s)).await.error(404, "PGRST205");
+    }
+    get(
+        "/rest/v1/canary?select=label%22%3B%20drop%20table%20canary%3B--",
+        Some(&s),
+    )
+    .await
+    .error(400, "PGRST100");
+    get("/rest/v1/canary?select=id,(select%201)", Some(&s))
+        .await
+        .error(400, "PGRST100");
+    get(
+        "/rest/v1/canary?label%22%3Bdrop%20table%20canary--=eq.1",
+        Some(&s),
+    )
+    .await
+    .error(400, "42703");
+    get("/rest/v1/canary?order=id%3Bdrop%20table%20canary", Some(&s))
+        .await
+        .error(400, "42703");
+    get("/rest/v1/canary?order=id.desc%3Bdrop", Some(&s))
+        .await
+        .error(400, "PGRST100");
+    get("/rest/v1/canary?order=(select%201)", Some(&s))
+        .await
+        .error(400, "42703");
+    // Values are parameters: an SQL-looking value is just a value.
+    let reply = get(
+        "/rest/v1/canary?label=eq.alive%27%20or%20%271%27%3D%271",
+        Some(&s),
+    )
+    .await;
+    assert_eq!((reply.status, reply.json()), (StatusCode::OK, json!([])));
+    get(
+        "/rest/v1/canary?id=eq.1%3B%20delete%20from%20canary",
+        Some(&s),
+    )
+    .await
+    .error(400, "22P02");
+    let reply = get(
+        "/rest/v1/canary?label=in.(alive%27)%3B%20drop%20table%20canary%3B--,x)",
+        Some(&s),
+    )
+    .await;
+    assert_eq!((reply.status, reply.json()), (StatusCode::OK, json!([])));
+    let reply = request(
+        Method::DELETE,
+        "/rest/v1/canary?id=eq.1",
+        Some(&s),
+        &[],
+        None,
+    )
+    .await;
+    reply.error(403, "42501");
+    // RPC argument names are matched against the catalog, never printed into SQL.
+    let evil = json!({"a\" := 1); drop table public.canary; --": 1});
+    request(
+        Method::POST,
+        "/rest/v1/rpc/add_numbers",
+        Some(&s),
+        &[],
+        Some(evil),
+    )
+    .await
+    .error(404, "PGRST202");
+    get(
+        "/rest/v1/rpc/add_numbers?a=1&b%22%29%3Bdrop%20table%20canary--=2",
+        Some(&s),
+    )
+    .await
+    .error(404, "PGRST202");
+    let reply = request(
+        Method::POST,
+        "/rest/v1/rpc/echo_json",
+        Some(&s),
+        &[],
+        Some(json!({"p_payload": "'); drop table public.canary; --"})),
+    )
+    .await;
+    assert_eq!(reply.json()["payload"], "'); drop table public.canary; --");
+    request(
+        Method::POST,
+        "/rest/v1/rpc/pg_sleep",
+        Some(&s),
+        &[],
+        Some(json!({"seconds": 1})),
+    )
+    .await
+    .error(404, "PGRST202");
+    assert_eq!(fingerprint("no-such-sku-").await, before);
+}
+
+#[tokio::test]
+async fn schema_reloads_on_notify() {
+    get("/rest/v1/late_table", None)
+        .await
+        .error(404, "PGRST205");
+    let client = admin().await;
+    client
+        .batch_execute(
+            "create table public.late_table (id integer primary key); \
+             alter table public.late_table enable row level security; \
+             create policy late_select on public.late_table for select to anon using (true); \
+             grant select on public.late_table to anon; \
+             insert into public.late_table values (7); \
+             notify pgrst, 'reload schema';",
+        )
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let mut last = String::new();
+    for _ in 0..50 {
+        let reply = get("/rest/v1/late_table", None).await;
+        if reply.status == StatusCode::OK {
+            assert_eq!(reply.json(), json!([{"id": 7}]));
+            return;
+        }
+        last = reply.text;
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("schema was not reloaded: {last}");
+}
+
+#[tokio::test]
+async fn functions_are_forwarded_intact() {
+    let a = user(USER_A);
+    let reply = request(
+        Method::POST,
+        "/functions/v1/echo-fn?x=1",
+        Some(&a),
+        &[("idempotency-key", "k-1")],
+        Some(json!({"action": "update"})),
+    )
+    .await;
+    assert_eq!(reply.status, StatusCode::ACCEPTED);
+    assert_eq!(reply.header("x-upstream"), Some("deno"));
+    let echoed = reply.json();
+    assert_eq!(echoed["method"], "POST");
+    assert_eq!(echoed["path"], "/functions/v1/echo-fn?x=1");
+    assert_eq!(echoed["authorization"], format!("Bearer {a}"));
+    assert_eq!(echoed["idempotency_key"], "k-1");
+    assert_eq!(echoed["body"], json!({"action": "update"}).to_string());
+    // The anon key is a valid project JWT too (verify_jwt accepts it).
+    let reply = request(
+        Method::POST,
+        "/functions/v1/echo-fn",
+        Some(&anon_key()),
+        &[],
+        Some(json!({})),
+    )
+    .await;
+    assert_eq!(reply.status, StatusCode::ACCEPTED);
+}
+
+#[tokio::test]
+async fn functions_require_a_valid_jwt_except_preflight() {
+    for token in [
+        None,
+        Some("garbage"),
+        Some(&*token_at(
+            "authenticated",
+            Some(USER_A),
+            now() - 7200,
+            60,
+            SECRET,
+        )),
+    ] {
+        let reply = request(
+            Method::POST,
+            "/functions/v1/echo-fn",
+            token,
+            &[],
+            Some(json!({})),
+        )
+        .await;
+        assert_eq!(reply.status, StatusCode::UNAUTHORIZED, "{token:?}");
+        assert_eq!(reply.json()["error"]["code"], "unauthorized");
+        assert_eq!(reply.header("access-control-allow-origin"), Some("*"));
+    }
+    let reply = request(
+        Method::OPTIONS,
+        "/functions/v1/echo-fn",
+        None,
+        &[("origin", "http://localhost:3000")],
+        None,
+    )
+    .await;
+    assert_eq!((reply.status, reply.text.as_str()), (StatusCode::OK, "ok"));
+}
+
+#[tokio::test]
+async fn unknown_or_down_functions_answer_json() {
+    let a = user(USER_A);
+    let reply = request(
+        Method::POST,
+        "/functions/v1/nope",
+        Some(&a),
+        &[],
+        Some(json!({})),
+    )
+    .await;
+    assert_eq!(reply.status, StatusCode::NOT_FOUND);
+    assert_eq!(reply.json()["error"]["code"], "not_found");
+    let reply = request(
+        Method::POST,
+        "/functions/v1/down-fn",
+        Some(&a),
+        &[],
+        Some(json!({})),
+    )
+    .await;
+    assert_eq!(reply.status, StatusCode::SERVICE_UNAVAILABLE);
+    assert_eq!(reply.json()["error"]["code"], "upstream_unavailable");
+}

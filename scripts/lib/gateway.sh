@@ -1,0 +1,33 @@
+# shellcheck shell=bash
+# The local PostgREST-compatible gateway (crates/gateway). Source after
+# common.sh; defines functions only.
+#
+#   gateway_build        release build of target/release/gateway
+#   gateway_conformance  its conformance tests against the local Postgres
+#                        (they recreate the database `gateway_conformance`)
+#
+# Starting it (scripts/dev): run "$GATEWAY_BIN" with
+#   GATEWAY_PORT=$GATEWAY_PORT GATEWAY_DATABASE_URL=$AUTHENTICATOR_URL
+#   SUPABASE_JWT_SECRET=$SUPABASE_JWT_SECRET
+#   FUNCTIONS_UPSTREAMS="$(gateway_function_upstreams)"
+# and wait for `curl -fsS http://127.0.0.1:$GATEWAY_PORT/health`.
+# Keys: "$GATEWAY_BIN" token --role anon|service_role  (or --role authenticated --sub <uuid>).
+
+GATEWAY_BIN="$ROOT/target/release/gateway"
+
+gateway_build() {
+  step "building the gateway"
+  (cd "$ROOT" && cargo build --release -p gateway --bin gateway)
+}
+
+# name=url pairs for the three Deno processes, in the gateway's FUNCTIONS_UPSTREAMS format.
+gateway_function_upstreams() {
+  printf 'inventory-operations=http://127.0.0.1:%s,analytics-operations=http://127.0.0.1:%s,admin-operations=http://127.0.0.1:%s' \
+    "$INVENTORY_FN_PORT" "$ANALYTICS_FN_PORT" "$ADMIN_FN_PORT"
+}
+
+gateway_conformance() {
+  step "gateway conformance tests"
+  (cd "$ROOT" && CONFORMANCE_DATABASE_URL="$DATABASE_URL" \
+    cargo test -p gateway --features conformance --test conformance)
+}

@@ -11,6 +11,7 @@ import {
   destroyWorld,
   fingerprint,
   jwtOf,
+  PLATFORM_ADMIN_ONLY,
   shopState,
   stockOf,
 } from "./fixtures.ts";
@@ -22,17 +23,6 @@ const { sql } = world;
 function call(caller: Caller, body: unknown, headers: Record<string, string> = {}): Promise<FnAnswer> {
   return invoke(clientFor(jwtOf(world, caller)), FN, body, headers);
 }
-
-type Refusal = [status: number, code: string] | null;
-const PLATFORM_ADMIN_ONLY: Record<Caller, Refusal> = {
-  owner: [403, "forbidden"],
-  admin: [403, "forbidden"],
-  staff: [403, "forbidden"],
-  viewer: [403, "forbidden"],
-  outsider: [403, "forbidden"],
-  platformAdmin: null,
-  anon: [401, "unauthorized"],
-};
 
 const shopItem = await createItem(world, { stock: 12 });
 await createOrder(world, [{ item_id: shopItem.id, quantity: 1 }]);

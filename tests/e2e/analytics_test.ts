@@ -4,6 +4,7 @@
 
 import { assert, assertError, assertOk, clientFor, connectDb, type FnAnswer, invoke, test, uuid } from "./helpers.ts";
 import {
+  ANY_MEMBER,
   type Caller,
   CALLERS,
   createItem,
@@ -12,6 +13,7 @@ import {
   destroyWorld,
   fingerprint,
   jwtOf,
+  STAFF_OR_ABOVE,
 } from "./fixtures.ts";
 
 const FN = "analytics-operations";
@@ -22,18 +24,6 @@ const { sql } = world;
 function call(caller: Caller, body: unknown): Promise<FnAnswer> {
   return invoke(clientFor(jwtOf(world, caller)), FN, body);
 }
-
-type Refusal = [status: number, code: string] | null;
-const STAFF_OR_ABOVE: Record<Caller, Refusal> = {
-  owner: null,
-  admin: null,
-  staff: null,
-  viewer: [403, "forbidden"],
-  outsider: [404, "not_found"],
-  platformAdmin: [404, "not_found"],
-  anon: [401, "unauthorized"],
-};
-const ANY_MEMBER: Record<Caller, Refusal> = { ...STAFF_OR_ABOVE, viewer: null };
 
 // ---------------------------------------------------------------- the shop
 

@@ -32,6 +32,34 @@ export interface World {
 export type Caller = Role | "outsider" | "platformAdmin" | "anon";
 export const CALLERS: Caller[] = ["owner", "admin", "staff", "viewer", "outsider", "platformAdmin", "anon"];
 
+/** What a refused caller gets; null = allowed. */
+export type Refusal = [status: number, code: string] | null;
+
+/**
+ * Who may do what (data-model.md, "Tenancy and roles"): non-members get
+ * not_found, never forbidden, so another shop's ids cannot be probed; a
+ * platform admin is no shop member; anon has no user at all.
+ */
+export const STAFF_OR_ABOVE: Record<Caller, Refusal> = {
+  owner: null,
+  admin: null,
+  staff: null,
+  viewer: [403, "forbidden"],
+  outsider: [404, "not_found"],
+  platformAdmin: [404, "not_found"],
+  anon: [401, "unauthorized"],
+};
+export const ANY_MEMBER: Record<Caller, Refusal> = { ...STAFF_OR_ABOVE, viewer: null };
+export const PLATFORM_ADMIN_ONLY: Record<Caller, Refusal> = {
+  owner: [403, "forbidden"],
+  admin: [403, "forbidden"],
+  staff: [403, "forbidden"],
+  viewer: [403, "forbidden"],
+  outsider: [403, "forbidden"],
+  platformAdmin: null,
+  anon: [401, "unauthorized"],
+};
+
 export function jwtOf(world: World, caller: Caller): string | undefined {
   return caller === "anon" ? undefined : world[caller].jwt;
 }

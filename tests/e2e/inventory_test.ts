@@ -18,6 +18,7 @@ import {
   uuid,
 } from "./helpers.ts";
 import {
+  ANY_MEMBER,
   type Caller,
   CALLERS,
   createItem,
@@ -27,6 +28,7 @@ import {
   fingerprint,
   historyOf,
   jwtOf,
+  STAFF_OR_ABOVE,
   stockOf,
 } from "./fixtures.ts";
 
@@ -43,19 +45,6 @@ function userIdOf(caller: Caller): string {
   assert.ok(caller !== "anon");
   return world[caller].id;
 }
-
-/** What a refused caller gets; null = allowed. Non-members get not_found (ids of other shops stay secret). */
-type Refusal = [status: number, code: string] | null;
-const STAFF_OR_ABOVE: Record<Caller, Refusal> = {
-  owner: null,
-  admin: null,
-  staff: null,
-  viewer: [403, "forbidden"],
-  outsider: [404, "not_found"],
-  platformAdmin: [404, "not_found"],
-  anon: [401, "unauthorized"],
-};
-const ANY_MEMBER: Record<Caller, Refusal> = { ...STAFF_OR_ABOVE, viewer: null };
 
 async function assertRefusedWithoutChange(answer: FnAnswer, refusal: [number, string], before: unknown) {
   assertError(answer, ...refusal);

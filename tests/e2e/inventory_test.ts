@@ -4,7 +4,6 @@
 
 import {
   assert,
-  assertCors,
   assertError,
   assertOk,
   clientFor,
@@ -573,48 +572,6 @@ test("restore_order replayed with its Idempotency-Key returns the first answer",
 });
 
 // ------------------------------------------------------------------ HTTP
-
-test("OPTIONS preflight: 200 with the CORS headers, no JWT needed", async () => {
-  const answer = await rawCall(FN, {
-    method: "OPTIONS",
-    headers: {
-      Origin: "https://shop.example",
-      "Access-Control-Request-Method": "POST",
-      "Access-Control-Request-Headers": "authorization, content-type, idempotency-key",
-    },
-  });
-  assert.equal(answer.status, 200);
-  assertCors(answer);
-  assert.match(answer.headers.get("access-control-allow-methods") ?? "", /POST/);
-  assert.match(answer.headers.get("access-control-allow-methods") ?? "", /OPTIONS/);
-});
-
-test("a body that is not JSON: 400 invalid_json", async () => {
-  const answer = await rawCall(FN, {
-    method: "POST",
-    headers: { Authorization: `Bearer ${world.staff.jwt}`, apikey: "", "Content-Type": "application/json" },
-    body: '{"action": "update", "item_id": ',
-  });
-  assertError(answer, 400, "invalid_json");
-});
-
-test("an action this function does not offer: 400 unknown_action", async () => {
-  const error = assertError(
-    await call("owner", { action: "generate_daily", shop_id: world.shopId }),
-    400,
-    "unknown_action",
-  );
-  assert.ok(JSON.stringify(error).length < 2000);
-});
-
-test("a body without action: 400 invalid_request", async () => {
-  assertError(await call("owner", { item_id: uuid(), change: 1 }), 400, "invalid_request");
-});
-
-test("GET: 405 method_not_allowed", async () => {
-  const answer = await rawCall(FN, { method: "GET", headers: { Authorization: `Bearer ${world.staff.jwt}` } });
-  assertError(answer, 405, "method_not_allowed");
-});
 
 test("a body over 64 KiB: 413 payload_too_large, nothing changes", async () => {
   const item = await createItem(world, { stock: 10 });

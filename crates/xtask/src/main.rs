@@ -127,20 +127,29 @@ fn build_wasm(opts: &BuildOptions) -> Result<()> {
     println!("wasm-opt: {wasm_opt_version}");
     println!("{:<22} {:>10} {:>10}", "module", "raw", "gzip");
     let mut over_budget = Vec::new();
+    let mut modules = Vec::new();
     for (function, krate) in FUNCTIONS {
         let stem = krate.replace('-', "_");
         let pkg = opts.out_dir.join(function).join("pkg");
         generate_bindings(&artifacts.join(format!("{stem}.wasm")), &pkg)?;
-        let module = pkg.join(format!("{stem}_bg.wasm"));
-        optimize(&wasm_opt, &module)?;
-        let raw = fs::metadata(&module)?.len();
-        let gzip = gzip_len(&fs::read(&module)?)?;
-        println!(
-            "{:<22} {:>10} {:>10}",
-            format!("{stem}_bg.wasm"),
-            kib(raw),
-            kib(gzip)
-        );
+        modules.push(pkg.join(format!("{stem}_bg.wasm")));
+    }
+    // wasm-opt is single-threaded (npm's binaryen runs as wasm under node): one per module.
+    std::thread::scope(|scope| {
+        let runs: Vec<_> = modules
+            .iter()
+            .map(|module| scope.spawn(|| optimize(&wasm_opt, module).map_err(|e| e.to_string())))
+            .collect();
+        runs.into_iter().try_for_each(|run| {
+            run.join()
+                .map_err(|_| "wasm-opt thread panicked".to_string())?
+        })
+    })?;
+    for module in &modules {
+        let raw = fs::metadata(module)?.len();
+        let gzip = gzip_len(&fs::read(module)?)?;
+        let file_name = module.file_name().unwrap_or_default().to_string_lossy();
+        println!("{file_name:<22} {:>10} {:>10}", kib(raw), kib(gzip));
         if raw > MAX_MODULE_BYTES {
             over_budget.push(format!(
                 "{} is {} (budget {})",

@@ -108,6 +108,12 @@ pub fn parse_action<A: Action>(body: &[u8]) -> Result<A, ApiError> {
 /// A payload that does not fit its type: name the field, keep serde's reason.
 fn payload_error(error: serde_path_to_error::Error<serde_json::Error>) -> ApiError {
     let reason = error.inner().to_string();
+    if let Some(field) = backticked(&reason, "missing field `") {
+        return ApiError::invalid_field(&field, format!("`{field}` is required"));
+    }
+    if let Some(field) = backticked(&reason, "unknown field `") {
+        return ApiError::invalid_field(&field, format!("`{field}` is not a field of this action"));
+    }
     // The first segment is the action (the enum variant).
     let path: Vec<String> = error
         .path()
@@ -115,20 +121,18 @@ fn payload_error(error: serde_path_to_error::Error<serde_json::Error>) -> ApiErr
         .skip(1)
         .map(ToString::to_string)
         .collect();
-    let field = backticked_field(&reason).unwrap_or_else(|| path.join("."));
-    let message = if field.is_empty() {
-        format!("Invalid payload: {reason}")
-    } else {
-        format!("Invalid field `{field}`: {reason}")
-    };
-    ApiError::invalid_field(&field, message)
+    let field = path.join(".");
+    // serde names Rust types; say what a JSON client has to send instead.
+    let reason = reason.replace(
+        "expected i32",
+        "expected an integer between -2147483648 and 2147483647",
+    );
+    ApiError::invalid_field(&field, format!("Invalid `{field}`: {reason}"))
 }
 
-/// `missing field `x`` and `unknown field `x`, expected ...` name their field this way.
-fn backticked_field(reason: &str) -> Option<String> {
-    let rest = reason
-        .strip_prefix("missing field `")
-        .or_else(|| reason.strip_prefix("unknown field `"))?;
+/// The name in `` `name` `` right after `prefix`, as serde words missing and unknown fields.
+fn backticked(reason: &str, prefix: &str) -> Option<String> {
+    let rest = reason.strip_prefix(prefix)?;
     rest.split('`').next().map(str::to_string)
 }
 

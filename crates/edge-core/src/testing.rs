@@ -59,3 +59,31 @@ pub fn error_of<A: Action>(request: &HttpRequest) -> ApiError {
         Ok(route) => panic!("expected an error, got {route:?}"),
     }
 }
+
+/// The section of docs/BACKEND_API_REFERENCE.md about `function` (e.g. `inventory-operations`):
+/// its `### action` headings and the JSON bodies of its curl examples (`-d '...'`).
+pub fn documented(crate_dir: &str, function: &str) -> (Vec<String>, Vec<Value>) {
+    let path = std::path::Path::new(crate_dir).join("../../docs/BACKEND_API_REFERENCE.md");
+    let doc = std::fs::read_to_string(&path).expect("docs/BACKEND_API_REFERENCE.md exists");
+    let start = doc
+        .find(&format!("\n## {function}\n"))
+        .unwrap_or_else(|| panic!("no `## {function}` section"));
+    let section = &doc[start + 1..];
+    let section = &section[..section[3..]
+        .find("\n## ")
+        .map_or(section.len(), |end| end + 3)];
+    let actions = section
+        .lines()
+        .filter_map(|line| line.strip_prefix("### "))
+        .map(str::to_string)
+        .collect();
+    let bodies = section
+        .split(" -d '")
+        .skip(1)
+        .map(|rest| {
+            let json = &rest[..rest.find('\'').expect("closing quote")];
+            serde_json::from_str(json).unwrap_or_else(|err| panic!("bad example {json}: {err}"))
+        })
+        .collect();
+    (actions, bodies)
+}

@@ -321,3 +321,28 @@ fn types_ts() {
         panic!("{stale}");
     }
 }
+
+#[test]
+fn api_reference_documents_every_action_with_accepted_examples() {
+    use edge_core::Action;
+    let (actions, bodies) =
+        edge_core::testing::documented(env!("CARGO_MANIFEST_DIR"), "inventory-operations");
+    let offered: Vec<&str> = InventoryAction::NAMES
+        .iter()
+        .copied()
+        .filter(|name| *name != "__panic")
+        .collect();
+    assert_eq!(actions, offered);
+    let mut exemplified: Vec<String> = Vec::new();
+    for body in bodies {
+        if let Err(error) = rpc_of::<InventoryAction>(&post_json(&body)) {
+            panic!("documented example {body} is refused: {error:?}");
+        }
+        exemplified.push(body["action"].as_str().expect("action").to_string());
+    }
+    exemplified.dedup();
+    assert_eq!(
+        exemplified, offered,
+        "one curl example per action, in order"
+    );
+}

@@ -3,7 +3,7 @@
 -- dates even though both are the same UTC date), revenue rules, re-running
 -- gives identical rows and picks up edits, authorization.
 begin;
-select plan(16);
+select plan(18);
 
 insert into auth.users (id, email) values
   ('00000000-0000-4000-a000-000000001001', 'h2-owner@test.local'),
@@ -130,6 +130,18 @@ select is(
   (public.generate_daily_sales_metrics('2026-01-16', null) -> 'shops')::integer,
   (select count(*)::integer from public.shops),
   'the database owner without a JWT (pg_cron) is a trusted caller for all shops'
+);
+
+select is(
+  (public.generate_daily_sales_metrics(null, null) -> 'shops')::integer,
+  (select count(*)::integer from public.shops),
+  'pg_cron''s call (no date, no shop) covers every shop'
+);
+select ok(
+  exists (select 1 from public.daily_sales_metrics
+           where shop_id = '00000000-0000-4000-a000-000000002002'
+             and date = (now() at time zone 'Asia/Tokyo')::date - 1),
+  '... each on its own local yesterday (Tokyo''s for the Tokyo shop)'
 );
 
 select is(

@@ -30,6 +30,8 @@ request_id: string, };
 // <inventory-operations>
 export type InventoryAction = { "action": "update" } & UpdateStockRequest | { "action": "process_order" } & ProcessOrderRequest | { "action": "restore_order" } & RestoreOrderRequest | { "action": "get_low_stock" } & GetLowStockRequest;
 
+export type InventoryResults = { update: UpdateStockResult, process_order: ProcessOrderResult, restore_order: RestoreOrderResult, get_low_stock: LowStockResult, };
+
 export type UpdateStockRequest = { item_id: string, 
 /**
  * Non-zero; negative takes stock out.
@@ -72,6 +74,8 @@ export type LowStockResult = { items: Array<LowStockItem>, };
 // <admin-operations>
 export type AdminAction = { "action": "generate_platform_metrics" } & GeneratePlatformMetricsRequest | { "action": "get_platform_stats" } & GetPlatformStatsRequest | { "action": "create_backup" } & CreateBackupRequest | { "action": "restore_backup" } & RestoreBackupRequest | { "action": "list_backups" } & ListBackupsRequest | { "action": "cleanup_snapshots" } & CleanupSnapshotsRequest;
 
+export type AdminResults = { generate_platform_metrics: PlatformMetrics, get_platform_stats: PlatformStatsResult, create_backup: CreateBackupResult, restore_backup: RestoreBackupResult, list_backups: ListBackupsResult, cleanup_snapshots: CleanupSnapshotsResult, };
+
 export type GeneratePlatformMetricsRequest = { 
 /**
  * `YYYY-MM-DD`.
@@ -108,13 +112,13 @@ export type ListBackupsRequest = { shop_id?: string,
  */
 limit?: number, };
 
-export type CleanupSnapshotsRequest = Record<string, never>;
+export type CleanupSnapshotsRequest = Record<never, never>;
 
-export type PlatformMetrics = { date: string, gmv: number, mrr: number, mrr_new: number, mrr_expansion: number, mrr_contraction: number, mrr_churned: number, mrr_reactivation: number, total_users: bigint, new_users: bigint, total_shops: bigint, active_shops: bigint, new_subscriptions: bigint, churned_subscriptions: bigint, churn_rate: number | null, 
+export type PlatformMetrics = { date: string, gmv: number, mrr: number, mrr_new: number, mrr_expansion: number, mrr_contraction: number, mrr_churned: number, mrr_reactivation: number, total_users: number, new_users: number, total_shops: number, active_shops: number, new_subscriptions: number, churned_subscriptions: number, churn_rate: number | null, 
 /**
  * Shops per plan.
  */
-plan_distribution: JsonValue, total_orders: bigint, new_conversations: bigint, messages: bigint, ai_messages_processed: bigint, data_extension_revenue: number, data_extension_status: JsonValue, computed_at: string, };
+plan_distribution: JsonValue, total_orders: number, new_conversations: number, messages: number, ai_messages_processed: number, data_extension_revenue: number, data_extension_status: JsonValue, computed_at: string, };
 
 export type PlatformStatsResult = { days: Array<PlatformMetrics>, 
 /**
@@ -126,7 +130,7 @@ export type SnapshotSummary = { id: string, shop_id: string,
 /**
  * Rows per table.
  */
-row_counts: { [key in string]?: bigint }, 
+row_counts: { [key in string]?: number }, 
 /**
  * sha256 of the canonical snapshot data.
  */
@@ -142,7 +146,7 @@ status: string, snapshots: Array<SnapshotSummary>, failures: Array<BackupFailure
 
 export type TableDifferences = { insert: RowChanges, update: RowChanges, delete: RowChanges, };
 
-export type RowChanges = { count: bigint, 
+export type RowChanges = { count: number, 
 /**
  * Primary keys of the first 100 rows.
  */
@@ -152,7 +156,7 @@ export type RestoreBackupResult = { snapshot_id: string, shop_id: string, dry_ru
 /**
  * Rows per table put back; null for a dry run.
  */
-restored: { [key in string]?: bigint } | null, 
+restored: { [key in string]?: number } | null, 
 /**
  * The shop as it was just before the restore, so the restore can be undone.
  */
@@ -164,11 +168,13 @@ backup_log_id: string | null, };
 
 export type ListBackupsResult = { snapshots: Array<JsonValue>, logs: Array<JsonValue>, };
 
-export type CleanupSnapshotsResult = { deleted: bigint, };
+export type CleanupSnapshotsResult = { deleted: number, };
 // </admin-operations>
 
 // <analytics-operations>
 export type AnalyticsAction = { "action": "generate_daily" } & GenerateDailyRequest | { "action": "generate_product" } & GenerateProductRequest | { "action": "get_metrics" } & GetMetricsRequest | { "action": "get_shop_stats" } & GetShopStatsRequest;
+
+export type AnalyticsResults = { generate_daily: DailySalesMetrics, generate_product: GenerateProductResult, get_metrics: SalesMetricsResult, get_shop_stats: ShopStats, };
 
 export type GenerateDailyRequest = { shop_id: string, 
 /**
@@ -198,13 +204,13 @@ end_date: string, };
 
 export type GetShopStatsRequest = { shop_id: string, };
 
-export type DailySalesMetrics = { shop_id: string, date: string, orders: bigint, completed: bigint, cancelled: bigint, gross_revenue: number, discounts: number, net_revenue: number, cost_of_goods: number, gross_profit: number, items_sold: bigint, average_order_value: number, unique_customers: bigint, 
+export type DailySalesMetrics = { shop_id: string, date: string, orders: number, completed: number, cancelled: number, gross_revenue: number, discounts: number, net_revenue: number, cost_of_goods: number, gross_profit: number, items_sold: number, average_order_value: number, unique_customers: number, 
 /**
  * Per category: revenue and units.
  */
 category_breakdown: JsonValue, computed_at: string, };
 
-export type ProductAnalyticsRow = { shop_id: string, item_id: string, period_start: string, period_end: string, units_sold: bigint, revenue: number, cost: number, profit: number, margin_pct: number | null, order_count: bigint, stock_at_end: bigint | null, sell_through_rate: number | null, 
+export type ProductAnalyticsRow = { shop_id: string, item_id: string, period_start: string, period_end: string, units_sold: number, revenue: number, cost: number, profit: number, margin_pct: number | null, order_count: number, stock_at_end: number | null, sell_through_rate: number | null, 
 /**
  * Null when nothing sold in the period.
  */
@@ -218,7 +224,7 @@ export type GenerateProductResult = { rows: Array<ProductAnalyticsRow>, };
 
 export type SalesMetricsResult = { days: Array<DailySalesMetrics>, totals: SalesTotals, };
 
-export type SalesTotals = { days: bigint, orders: bigint, completed: bigint, cancelled: bigint, gross_revenue: number, discounts: number, net_revenue: number, cost_of_goods: number, gross_profit: number, items_sold: bigint, 
+export type SalesTotals = { days: number, orders: number, completed: number, cancelled: number, gross_revenue: number, discounts: number, net_revenue: number, cost_of_goods: number, gross_profit: number, items_sold: number, 
 /**
  * Net revenue per completed order.
  */
@@ -228,15 +234,15 @@ export type ShopStats = { shop_id: string, currency: string, timezone: string,
 /**
  * Today in the shop's timezone, `YYYY-MM-DD`.
  */
-local_date: string, items: ShopItemCounts, orders: ShopOrderStats, open_conversations: bigint, };
+local_date: string, items: ShopItemCounts, orders: ShopOrderStats, open_conversations: number, };
 
-export type ShopItemCounts = { total: bigint, active: bigint, tracked: bigint, low_stock: bigint, out_of_stock: bigint, };
+export type ShopItemCounts = { total: number, active: number, tracked: number, low_stock: number, out_of_stock: number, };
 
 export type ShopOrderStats = { today: OrdersAndRevenue, month: OrdersAndRevenue, 
 /**
  * Orders of this month not yet completed, delivered or cancelled.
  */
-open_this_month: bigint, };
+open_this_month: number, };
 
-export type OrdersAndRevenue = { orders: bigint, revenue: number, };
+export type OrdersAndRevenue = { orders: number, revenue: number, };
 // </analytics-operations>

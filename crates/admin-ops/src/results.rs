@@ -1,6 +1,7 @@
 //! The `data` each action answers with: the jsonb the SQL function returns, passed through
 //! unchanged (ARCHITECTURE.md, "The RPC contract"). Declared here for the TypeScript types
-//! and checked against sample answers in the tests. Row fields follow data-model.md.
+//! and checked against sample answers in the tests. Row fields follow data-model.md;
+//! counts are `i32` (Postgres `integer`, and a JavaScript `number`).
 
 use std::collections::BTreeMap;
 
@@ -19,19 +20,19 @@ pub struct PlatformMetrics {
     pub mrr_contraction: f64,
     pub mrr_churned: f64,
     pub mrr_reactivation: f64,
-    pub total_users: i64,
-    pub new_users: i64,
-    pub total_shops: i64,
-    pub active_shops: i64,
-    pub new_subscriptions: i64,
-    pub churned_subscriptions: i64,
+    pub total_users: i32,
+    pub new_users: i32,
+    pub total_shops: i32,
+    pub active_shops: i32,
+    pub new_subscriptions: i32,
+    pub churned_subscriptions: i32,
     pub churn_rate: Option<f64>,
     /// Shops per plan.
     pub plan_distribution: Value,
-    pub total_orders: i64,
-    pub new_conversations: i64,
-    pub messages: i64,
-    pub ai_messages_processed: i64,
+    pub total_orders: i32,
+    pub new_conversations: i32,
+    pub messages: i32,
+    pub ai_messages_processed: i32,
     pub data_extension_revenue: f64,
     pub data_extension_status: Value,
     pub computed_at: String,
@@ -53,7 +54,7 @@ pub struct SnapshotSummary {
     pub id: String,
     pub shop_id: String,
     /// Rows per table.
-    pub row_counts: BTreeMap<String, i64>,
+    pub row_counts: BTreeMap<String, i32>,
     /// sha256 of the canonical snapshot data.
     pub checksum: String,
 }
@@ -90,7 +91,7 @@ pub struct TableDifferences {
 #[derive(Debug, Serialize, Deserialize, PartialEq)]
 #[cfg_attr(test, derive(ts_rs::TS))]
 pub struct RowChanges {
-    pub count: i64,
+    pub count: i32,
     /// Primary keys of the first 100 rows.
     pub keys: Vec<Value>,
 }
@@ -105,7 +106,7 @@ pub struct RestoreBackupResult {
     pub checksum: String,
     pub differences: BTreeMap<String, TableDifferences>,
     /// Rows per table put back; null for a dry run.
-    pub restored: Option<BTreeMap<String, i64>>,
+    pub restored: Option<BTreeMap<String, i32>>,
     /// The shop as it was just before the restore, so the restore can be undone.
     pub pre_restore_snapshot_id: Option<String>,
     /// Null for a dry run.
@@ -124,5 +125,5 @@ pub struct ListBackupsResult {
 #[derive(Debug, Serialize, Deserialize, PartialEq)]
 #[cfg_attr(test, derive(ts_rs::TS))]
 pub struct CleanupSnapshotsResult {
-    pub deleted: i64,
+    pub deleted: i32,
 }

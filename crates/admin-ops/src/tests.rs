@@ -266,9 +266,23 @@ fn results_match_the_sql_contract() {
 fn types_ts() {
     use crate::actions::*;
     use crate::results::*;
+    use edge_core::Action;
     use ts_rs::TS;
+    let results = edge_core::typescript::result_map(
+        "AdminResults",
+        AdminAction::NAMES,
+        &[
+            ("generate_platform_metrics", PlatformMetrics::name()),
+            ("get_platform_stats", PlatformStatsResult::name()),
+            ("create_backup", CreateBackupResult::name()),
+            ("restore_backup", RestoreBackupResult::name()),
+            ("list_backups", ListBackupsResult::name()),
+            ("cleanup_snapshots", CleanupSnapshotsResult::name()),
+        ],
+    );
     let block = edge_core::typescript::render(&[
         AdminAction::decl(),
+        results,
         GeneratePlatformMetricsRequest::decl(),
         GetPlatformStatsRequest::decl(),
         CreateBackupRequest::decl(),

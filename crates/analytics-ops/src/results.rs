@@ -1,6 +1,7 @@
 //! The `data` each action answers with: the jsonb the SQL function returns, passed through
 //! unchanged (ARCHITECTURE.md, "The RPC contract"). Declared here for the TypeScript types
-//! and checked against sample answers in the tests. Row fields follow data-model.md.
+//! and checked against sample answers in the tests. Row fields follow data-model.md;
+//! counts are `i32` (Postgres `integer`, and a JavaScript `number`).
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -11,17 +12,17 @@ use serde_json::Value;
 pub struct DailySalesMetrics {
     pub shop_id: String,
     pub date: String,
-    pub orders: i64,
-    pub completed: i64,
-    pub cancelled: i64,
+    pub orders: i32,
+    pub completed: i32,
+    pub cancelled: i32,
     pub gross_revenue: f64,
     pub discounts: f64,
     pub net_revenue: f64,
     pub cost_of_goods: f64,
     pub gross_profit: f64,
-    pub items_sold: i64,
+    pub items_sold: i32,
     pub average_order_value: f64,
-    pub unique_customers: i64,
+    pub unique_customers: i32,
     /// Per category: revenue and units.
     pub category_breakdown: Value,
     pub computed_at: String,
@@ -35,13 +36,13 @@ pub struct ProductAnalyticsRow {
     pub item_id: String,
     pub period_start: String,
     pub period_end: String,
-    pub units_sold: i64,
+    pub units_sold: i32,
     pub revenue: f64,
     pub cost: f64,
     pub profit: f64,
     pub margin_pct: Option<f64>,
-    pub order_count: i64,
-    pub stock_at_end: Option<i64>,
+    pub order_count: i32,
+    pub stock_at_end: Option<i32>,
     pub sell_through_rate: Option<f64>,
     /// Null when nothing sold in the period.
     pub days_of_cover: Option<f64>,
@@ -69,16 +70,16 @@ pub struct SalesMetricsResult {
 #[derive(Debug, Serialize, Deserialize, PartialEq)]
 #[cfg_attr(test, derive(ts_rs::TS))]
 pub struct SalesTotals {
-    pub days: i64,
-    pub orders: i64,
-    pub completed: i64,
-    pub cancelled: i64,
+    pub days: i32,
+    pub orders: i32,
+    pub completed: i32,
+    pub cancelled: i32,
     pub gross_revenue: f64,
     pub discounts: f64,
     pub net_revenue: f64,
     pub cost_of_goods: f64,
     pub gross_profit: f64,
-    pub items_sold: i64,
+    pub items_sold: i32,
     /// Net revenue per completed order.
     pub average_order_value: f64,
 }
@@ -94,17 +95,17 @@ pub struct ShopStats {
     pub local_date: String,
     pub items: ShopItemCounts,
     pub orders: ShopOrderStats,
-    pub open_conversations: i64,
+    pub open_conversations: i32,
 }
 
 #[derive(Debug, Serialize, Deserialize, PartialEq)]
 #[cfg_attr(test, derive(ts_rs::TS))]
 pub struct ShopItemCounts {
-    pub total: i64,
-    pub active: i64,
-    pub tracked: i64,
-    pub low_stock: i64,
-    pub out_of_stock: i64,
+    pub total: i32,
+    pub active: i32,
+    pub tracked: i32,
+    pub low_stock: i32,
+    pub out_of_stock: i32,
 }
 
 #[derive(Debug, Serialize, Deserialize, PartialEq)]
@@ -113,13 +114,13 @@ pub struct ShopOrderStats {
     pub today: OrdersAndRevenue,
     pub month: OrdersAndRevenue,
     /// Orders of this month not yet completed, delivered or cancelled.
-    pub open_this_month: i64,
+    pub open_this_month: i32,
 }
 
 /// Orders placed and revenue of completed or delivered orders.
 #[derive(Debug, Serialize, Deserialize, PartialEq)]
 #[cfg_attr(test, derive(ts_rs::TS))]
 pub struct OrdersAndRevenue {
-    pub orders: i64,
+    pub orders: i32,
     pub revenue: f64,
 }

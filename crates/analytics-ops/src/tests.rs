@@ -232,9 +232,21 @@ fn results_match_the_sql_contract() {
 fn types_ts() {
     use crate::actions::*;
     use crate::results::*;
+    use edge_core::Action;
     use ts_rs::TS;
+    let results = edge_core::typescript::result_map(
+        "AnalyticsResults",
+        AnalyticsAction::NAMES,
+        &[
+            ("generate_daily", DailySalesMetrics::name()),
+            ("generate_product", GenerateProductResult::name()),
+            ("get_metrics", SalesMetricsResult::name()),
+            ("get_shop_stats", ShopStats::name()),
+        ],
+    );
     let block = edge_core::typescript::render(&[
         AnalyticsAction::decl(),
+        results,
         GenerateDailyRequest::decl(),
         GenerateProductRequest::decl(),
         GetMetricsRequest::decl(),

@@ -20,6 +20,10 @@ pub const HEADER: &str = "\
 
 /// `export` + each declaration, one per paragraph.
 pub fn render(declarations: &[String]) -> String {
+    for decl in declarations {
+        // ts-rs writes 64-bit integers as `bigint`, which JSON.parse never produces.
+        assert!(!decl.contains("bigint"), "use i32 or f64, not i64: {decl}");
+    }
     declarations
         .iter()
         .map(|decl| format!("export {decl}\n"))
@@ -52,4 +56,22 @@ pub fn sync_block(file: &Path, name: &str, content: &str) -> Result<(), String> 
         None => format!("{existing}\n{block}"),
     };
     std::fs::write(file, updated).map_err(|err| format!("writing {}: {err}", file.display()))
+}
+
+/// `type <name> = { <action>: <result type>, ... };`: the `data` type of each action, so a
+/// client can write `SuccessBody<InventoryResults["update"]>`. Panics (failing the test) if
+/// an action of `actions` has no entry or an entry names no action.
+pub fn result_map(name: &str, actions: &[&str], results: &[(&str, String)]) -> String {
+    let mapped: Vec<&str> = results.iter().map(|(action, _)| *action).collect();
+    let offered: Vec<&str> = actions
+        .iter()
+        .copied()
+        .filter(|a| *a != "__panic")
+        .collect();
+    assert_eq!(mapped, offered, "{name} must map every action, in order");
+    let fields: Vec<String> = results
+        .iter()
+        .map(|(action, ty)| format!("{action}: {ty}, "))
+        .collect();
+    format!("type {name} = {{ {}}};", fields.concat())
 }

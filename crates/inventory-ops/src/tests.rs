@@ -301,9 +301,21 @@ fn results_match_the_sql_contract() {
 fn types_ts() {
     use crate::actions::*;
     use crate::results::*;
+    use edge_core::Action;
     use ts_rs::TS;
+    let results = edge_core::typescript::result_map(
+        "InventoryResults",
+        InventoryAction::NAMES,
+        &[
+            ("update", UpdateStockResult::name()),
+            ("process_order", ProcessOrderResult::name()),
+            ("restore_order", RestoreOrderResult::name()),
+            ("get_low_stock", LowStockResult::name()),
+        ],
+    );
     let block = edge_core::typescript::render(&[
         InventoryAction::decl(),
+        results,
         UpdateStockRequest::decl(),
         StockReason::decl(),
         ProcessOrderRequest::decl(),

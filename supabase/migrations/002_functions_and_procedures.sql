@@ -21,6 +21,9 @@
 --   1. the idempotency advisory lock (shop, key), when a key is given;
 --   2. the order row (form_submissions), for order-level functions;
 --   3. item rows, ascending by id, all taken before the first write.
+-- (The failure modes this avoids: opposite lock orders deadlocking, Saleor
+-- #17123; a lock that was never really taken, Saleor #19615; two lines of
+-- one item each checked against the same stock, Medusa #16502.)
 --
 -- Revenue, everywhere in this file: an order counts as revenue when its
 -- status is 'completed' or 'delivered' (the same rule as the platform GMV);
@@ -427,6 +430,10 @@ begin
     from public.form_submissions o
    where o.id = p_order_id
      for update;
+  if not found then  -- deleted since the first read
+    raise exception using errcode = 'PT404', message = 'not_found',
+      detail = pg_catalog.jsonb_build_object('order_id', p_order_id)::text, hint = 'No order with this id';
+  end if;
 
   if v_order.stock_deducted_at is not null then
     v_response := pg_catalog.jsonb_build_object('order_id', p_order_id, 'already_processed', true,
@@ -580,6 +587,10 @@ begin
     from public.form_submissions o
    where o.id = p_order_id
      for update;
+  if not found then  -- deleted since the first read
+    raise exception using errcode = 'PT404', message = 'not_found',
+      detail = pg_catalog.jsonb_build_object('order_id', p_order_id)::text, hint = 'No order with this id';
+  end if;
 
   if v_order.stock_restored_at is not null then
     v_response := pg_catalog.jsonb_build_object('order_id', p_order_id, 'already_restored', true, 'items', '[]'::jsonb);

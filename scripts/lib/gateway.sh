@@ -11,7 +11,7 @@
 #   SUPABASE_JWT_SECRET=$SUPABASE_JWT_SECRET
 #   FUNCTIONS_UPSTREAMS="$(gateway_function_upstreams)"
 # and wait for `curl -fsS http://127.0.0.1:$GATEWAY_PORT/health`.
-# Keys: "$GATEWAY_BIN" token --role anon|service_role  (or --role authenticated --sub <uuid>).
+# Keys: gateway_token --role anon|service_role  (or --role authenticated --sub <uuid> [--email e] [--ttl-secs n]).
 
 GATEWAY_BIN="$ROOT/target/release/gateway"
 
@@ -24,6 +24,11 @@ gateway_build() {
 gateway_function_upstreams() {
   printf 'inventory-operations=http://127.0.0.1:%s,analytics-operations=http://127.0.0.1:%s,admin-operations=http://127.0.0.1:%s' \
     "$INVENTORY_FN_PORT" "$ANALYTICS_FN_PORT" "$ADMIN_FN_PORT"
+}
+
+# Prints a JWT signed with the local secret; arguments as `gateway token`.
+gateway_token() {
+  SUPABASE_JWT_SECRET="$SUPABASE_JWT_SECRET" "$GATEWAY_BIN" token "$@"
 }
 
 gateway_conformance() {

@@ -45,6 +45,8 @@ pub struct RequestSettings {
     pub path: String,
     /// Request headers as a JSON object with lowercase names.
     pub headers_json: String,
+    /// The impersonated role's `alter role ... set` settings.
+    pub role_settings: Vec<(String, String)>,
 }
 
 /// The single result row of an aggregated statement.
@@ -104,6 +106,27 @@ pub async fn execute(
         .start()
         .await
         .map_err(db_error)?;
+    if !settings.role_settings.is_empty() {
+        // Before the role switch, as PostgREST does (GRANT SET ON PARAMETER
+        // to the authenticator then suffices). Names and values are parameters.
+        let calls: Vec<String> = (0..settings.role_settings.len())
+            .map(|i| format!("set_config(${}, ${}, true)", 2 * i + 1, 2 * i + 2))
+            .collect();
+        let values: Vec<TextParam> = settings
+            .role_settings
+            .iter()
+            .flat_map(|(name, value)| {
+                [
+                    TextParam(Some(name.clone())),
+                    TextParam(Some(value.clone())),
+                ]
+            })
+            .collect();
+        transaction
+            .query(&format!("select {}", calls.join(", ")), &refs(&values))
+            .await
+            .map_err(db_error)?;
+    }
     let claims = serde_json::Value::Object(caller.claims.clone()).to_string();
     let setting_values = [
         settings.search_path.clone(),

@@ -110,6 +110,7 @@ fn settings(
     uri: &Uri,
     headers: &HeaderMap,
     cache: &SchemaCache,
+    caller: &Caller,
 ) -> RequestSettings {
     let header_map: Map<String, Value> = headers
         .iter()
@@ -125,7 +126,32 @@ fn settings(
         method: method.as_str().to_owned(),
         path: uri.path().to_owned(),
         headers_json: Value::Object(header_map).to_string(),
+        role_settings: cache
+            .role_settings
+            .get(&caller.role)
+            .cloned()
+            .unwrap_or_default(),
     }
+}
+
+/// `Accept-Profile` / `Content-Profile` (sent by supabase-js) must name the exposed schema.
+fn check_profile(headers: &HeaderMap, cache: &SchemaCache) -> Result<(), ApiError> {
+    for name in ["accept-profile", "content-profile"] {
+        if let Some(profile) = headers.get(name).and_then(|v| v.to_str().ok()) {
+            if profile != cache.schema {
+                return Err(ApiError::new(
+                    StatusCode::NOT_ACCEPTABLE,
+                    "PGRST106",
+                    format!("Invalid schema: {profile}"),
+                )
+                .hint(format!(
+                    "Only the following schemas are exposed: {}",
+                    cache.schema
+                )));
+            }
+        }
+    }
+    Ok(())
 }
 
 fn respond(status: StatusCode, content_type: &str, body: Option<String>) -> Response {
@@ -190,6 +216,7 @@ async fn table_request(
 ) -> Result<Response, ApiError> {
     let caller = auth::authenticate(headers, state.config.jwt_secret.as_bytes())?;
     let cache = schema_or_unavailable(state)?;
+    check_profile(headers, &cache)?;
     if name.contains('/') {
         return Err(ApiError::new(
             StatusCode::NOT_FOUND,
@@ -205,7 +232,7 @@ async fn table_request(
     let query = query::parse_table_query(table, &pairs)?;
     let prefer = Prefer::from_headers(headers);
     let singular = wants_single_object(headers)?;
-    let settings = settings(method, uri, headers, &cache);
+    let settings = settings(method, uri, headers, &cache, &caller);
     let content_type = if singular { OBJECT } else { JSON };
 
     let mut response = match *method {
@@ -376,6 +403,7 @@ async fn rpc_request(
 ) -> Result<Response, ApiError> {
     let caller = auth::authenticate(headers, state.config.jwt_secret.as_bytes())?;
     let cache = schema_or_unavailable(state)?;
+    check_profile(headers, &cache)?;
     let (arguments, is_post) = match *method {
         Method::GET | Method::HEAD => (
             query::rpc_query_arguments(&query::query_pairs(uri.query())?),
@@ -416,7 +444,7 @@ async fn rpc_request(
         returns_nothing: function.returns == ReturnShape::Void,
         count: None,
     };
-    let settings = settings(method, uri, headers, &cache);
+    let settings = settings(method, uri, headers, &cache, &caller);
     let outcome = db::execute(&state.pool, &caller, &settings, work).await?;
     if function.returns == ReturnShape::Void {
         return Ok(StatusCode::NO_CONTENT.into_response());

@@ -68,6 +68,10 @@ pub struct SchemaCache {
     pub schema: String,
     pub tables: HashMap<String, Table>,
     pub functions: HashMap<String, Vec<Function>>,
+    /// `alter role ... set` settings per role. PostgreSQL applies them only
+    /// at login, so (like PostgREST) we apply the impersonated role's ones
+    /// in each transaction: Supabase's statement timeouts rely on it.
+    pub role_settings: HashMap<String, Vec<(String, String)>>,
 }
 
 const TABLES_SQL: &str = r#"
@@ -112,6 +116,17 @@ from pg_catalog.pg_proc p
 join pg_catalog.pg_namespace n on n.oid = p.pronamespace
 join pg_catalog.pg_type t on t.oid = p.prorettype
 where n.nspname = $1 and p.prokind = 'f'
+"#;
+
+/// Settings of every role, for this database or all databases (the
+/// database-specific value wins, as at login).
+const ROLE_SETTINGS_SQL: &str = r#"
+select coalesce(json_agg(json_build_array(r.rolname, split_part(setting, '=', 1), substr(setting, strpos(setting, '=') + 1))
+         order by r.rolname, s.setdatabase), '[]')::text
+from pg_catalog.pg_db_role_setting s
+join pg_catalog.pg_roles r on r.oid = s.setrole
+cross join lateral unnest(s.setconfig) as setting
+where s.setdatabase in (0, (select oid from pg_catalog.pg_database where datname = current_database()))
 "#;
 
 #[derive(Deserialize)]
@@ -172,7 +187,17 @@ pub async fn load(
 ) -> Result<SchemaCache, tokio_postgres::Error> {
     let tables_json: String = client.query_one(TABLES_SQL, &[&schema]).await?.get(0);
     let functions_json: String = client.query_one(FUNCTIONS_SQL, &[&schema]).await?.get(0);
+    let settings_json: String = client.query_one(ROLE_SETTINGS_SQL, &[]).await?.get(0);
     let tables: Vec<Table> = serde_json::from_str(&tables_json).unwrap_or_default();
+    let mut role_settings: HashMap<String, Vec<(String, String)>> = HashMap::new();
+    let raw_settings: Vec<(String, String, String)> =
+        serde_json::from_str(&settings_json).unwrap_or_default();
+    for (role, name, value) in raw_settings {
+        let settings = role_settings.entry(role).or_default();
+        // Ordered all-databases first, so a database-specific value replaces it.
+        settings.retain(|(existing, _)| existing != &name);
+        settings.push((name, value));
+    }
     let raw_functions: Vec<RawFunction> = serde_json::from_str(&functions_json).unwrap_or_default();
     let mut functions: HashMap<String, Vec<Function>> = HashMap::new();
     for raw in raw_functions {
@@ -186,6 +211,7 @@ pub async fn load(
         schema: schema.to_owned(),
         tables: tables.into_iter().map(|t| (t.name.clone(), t)).collect(),
         functions,
+        role_settings,
     })
 }
 
@@ -229,13 +255,15 @@ pub async fn reload(
 
 /// Listens on the `pgrst` channel like PostgREST and reloads the cache on
 /// `reload schema` (or an empty payload). Reconnects after a lost connection
-/// and reloads then too, since notifications may have been missed.
+/// and reloads then too, since notifications may have been missed; also on
+/// the first connection when the cache is not loaded yet.
 pub async fn listen_for_reloads(
     database_url: String,
     pool: deadpool_postgres::Pool,
     shared: SharedSchema,
     schema: String,
 ) {
+    let mut reload_on_connect = shared.get().is_none();
     loop {
         match tokio_postgres::connect(&database_url, tokio_postgres::NoTls).await {
             Ok((client, mut connection)) => {
@@ -252,8 +280,10 @@ pub async fn listen_for_reloads(
                     }
                 });
                 if client.batch_execute("listen pgrst").await.is_ok() {
-                    if let Err(error) = reload(&pool, &shared, &schema).await {
-                        tracing::warn!(%error, "schema cache reload failed");
+                    if reload_on_connect {
+                        if let Err(error) = reload(&pool, &shared, &schema).await {
+                            tracing::warn!(%error, "schema cache reload failed");
+                        }
                     }
                     while let Some(payload) = receiver.recv().await {
                         if payload.is_empty() || payload == "reload schema" {
@@ -264,6 +294,7 @@ pub async fn listen_for_reloads(
                     }
                 }
                 driver.abort();
+                reload_on_connect = true;
                 tracing::warn!("schema listener connection lost; reconnecting");
             }
             Err(error) => tracing::warn!(%error, "schema listener cannot connect"),

@@ -446,6 +446,26 @@ async fn singular_object_needs_exactly_one_row() {
     )
     .await;
     reply.error(406, "PGRST107");
+
+    // supabase-js names the schema in Accept-Profile / Content-Profile.
+    let profile = [("accept-profile", "public")];
+    let reply = request(
+        Method::GET,
+        "/rest/v1/categories?id=eq.1",
+        None,
+        &profile,
+        None,
+    )
+    .await;
+    assert_eq!(reply.status, StatusCode::OK);
+    let other = [("accept-profile", "auth")];
+    let body = request(Method::GET, "/rest/v1/categories", None, &other, None)
+        .await
+        .error(406, "PGRST106");
+    assert_eq!(
+        body["hint"],
+        "Only the following schemas are exposed: public"
+    );
 }
 
 #[tokio::test]
@@ -572,6 +592,7 @@ async fn claims_reach_sql_like_postgrest() {
 
     let body = get("/rest/v1/rpc/whoami", None).await.json();
     assert_eq!(body["role"], "anon");
+    assert_eq!(body["statement_timeout"], "2500ms");
     assert_eq!(body["uid"], Value::Null);
     assert_eq!(body["claims"], json!({"role": "anon"}));
 }

@@ -41,7 +41,7 @@ export PATH="$ROOT/node_modules/.bin:$HOME/.cargo/bin:$PATH"
 
 DEBIAN_PACKAGES=(
   postgresql-15 postgresql-15-cron postgresql-15-pgtap postgresql-15-plpgsql-check
-  libtap-parser-sourcehandler-pgtap-perl binaryen curl
+  libtap-parser-sourcehandler-pgtap-perl curl
 )
 
 step() { printf '\033[1m==> %s\033[0m\n' "$*"; }
@@ -61,10 +61,13 @@ ensure_debian_packages() {
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${missing[@]}" >/dev/null
 }
 
-# Supabase CLI, Deno and supabase-js, pinned in package-lock.json, into ./node_modules.
+# Supabase CLI, Deno, wasm-opt, supabase-js and the test libraries, pinned in
+# package-lock.json, into ./node_modules. Reinstalled when the lock file is
+# newer than the last install (npm writes node_modules/.package-lock.json).
 ensure_npm_tools() {
-  if [ ! -x "$ROOT/node_modules/.bin/supabase" ] || [ ! -x "$ROOT/node_modules/@deno/linux-x64-glibc/deno" ]; then
-    step "installing npm tools (Supabase CLI, Deno, supabase-js)"
+  local installed="$ROOT/node_modules/.package-lock.json"
+  if [ ! -f "$installed" ] || [ "$ROOT/package-lock.json" -nt "$installed" ]; then
+    step "installing npm tools (Supabase CLI, Deno, wasm-opt, supabase-js)"
     (cd "$ROOT" && npm ci --no-audit --no-fund --loglevel=error)
   fi
   ln -sf ../@deno/linux-x64-glibc/deno "$ROOT/node_modules/.bin/deno"

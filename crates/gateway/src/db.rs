@@ -87,8 +87,14 @@ fn params(statement: &Statement) -> Vec<TextParam> {
     statement.params.iter().cloned().map(TextParam).collect()
 }
 
-fn refs(params: &[TextParam]) -> Vec<&(dyn ToSql + Sync)> {
-    params.iter().map(|p| p as &(dyn ToSql + Sync)).collect()
+/// Parameters typed `unknown`: the server infers each one's type from its
+/// place in the statement, and `query_typed` skips the separate prepare
+/// round trip (one unnamed Parse/Bind/Execute).
+fn typed(params: &[TextParam]) -> Vec<(&(dyn ToSql + Sync), Type)> {
+    params
+        .iter()
+        .map(|p| (p as &(dyn ToSql + Sync), Type::UNKNOWN))
+        .collect()
 }
 
 pub async fn execute(
@@ -123,7 +129,7 @@ pub async fn execute(
             })
             .collect();
         transaction
-            .query(&format!("select {}", calls.join(", ")), &refs(&values))
+            .query_typed(&format!("select {}", calls.join(", ")), &typed(&values))
             .await
             .map_err(db_error)?;
     }
@@ -143,7 +149,7 @@ pub async fn execute(
         .map(|v| TextParam(Some(v)))
         .collect();
     transaction
-        .query(SETTINGS_SQL, &refs(&setting_params))
+        .query_typed(SETTINGS_SQL, &typed(&setting_params))
         .await
         .map_err(db_error)?;
 
@@ -152,12 +158,12 @@ pub async fn execute(
         let main_params = params(main);
         if work.returns_nothing {
             transaction
-                .execute(main.sql.as_str(), &refs(&main_params))
+                .query_typed(main.sql.as_str(), &typed(&main_params))
                 .await
                 .map_err(db_error)?;
         } else {
             let row = transaction
-                .query_one(main.sql.as_str(), &refs(&main_params))
+                .query_typed_one(main.sql.as_str(), &typed(&main_params))
                 .await
                 .map_err(db_error)?;
             outcome.body = row.get(0);
@@ -168,7 +174,7 @@ pub async fn execute(
     if let Some(count) = work.count {
         let count_params = params(count);
         let row = transaction
-            .query_one(count.sql.as_str(), &refs(&count_params))
+            .query_typed_one(count.sql.as_str(), &typed(&count_params))
             .await
             .map_err(db_error)?;
         outcome.total = Some(row.get(0));

@@ -97,6 +97,17 @@ struct Filter {
     predicate: Predicate,
 }
 
+/// A filter or a logic tree (`or=(...)`, `and=(...)`, nested `and(...)`/`or(...)`).
+#[derive(Debug, Clone, PartialEq)]
+enum Condition {
+    Filter(Filter),
+    Group {
+        negated: bool,
+        any: bool,
+        children: Vec<Condition>,
+    },
+}
+
 #[derive(Debug, Clone, PartialEq)]
 struct OrderTerm {
     column: String,
@@ -108,7 +119,7 @@ struct OrderTerm {
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct TableQuery {
     select: Vec<SelectItem>,
-    filters: Vec<Filter>,
+    filters: Vec<Condition>,
     order: Vec<OrderTerm>,
     pub limit: Option<i64>,
     pub offset: Option<i64>,
@@ -133,7 +144,13 @@ pub fn parse_table_query(
             "offset" => query.offset = Some(parse_count("offset", value)?),
             "on_conflict" => query.on_conflict = Some(parse_column_list(table, value)?),
             "columns" => query.columns = Some(parse_column_list(table, value)?),
-            _ => query.filters.push(parse_filter(table, key, value)?),
+            "or" | "and" | "not.or" | "not.and" => {
+                let tree = format!("{key}{value}");
+                query.filters.push(parse_logic_tree(table, &tree)?);
+            }
+            _ => query
+                .filters
+                .push(Condition::Filter(parse_filter(table, key, value)?)),
         }
     }
     Ok(query)
@@ -304,6 +321,89 @@ fn parse_filter(table: &Table, key: &str, value: &str) -> Result<Filter, ApiErro
     })
 }
 
+/// Parses `[not.]or(...)` / `[not.]and(...)` whose items are `column.[not.]op.value`
+/// or nested trees. Values holding `,` `(` `)` are double-quoted, as PostgREST requires.
+fn parse_logic_tree(table: &Table, tree: &str) -> Result<Condition, ApiError> {
+    let parse_error = |detail: &str| {
+        ApiError::query_param(
+            format!("\"failed to parse logic tree ({tree})\""),
+            detail.to_owned(),
+        )
+    };
+    let (negated, rest) = match tree.strip_prefix("not.") {
+        Some(rest) => (true, rest),
+        None => (false, tree),
+    };
+    let (any, body) = if let Some(body) = rest.strip_prefix("or") {
+        (true, body)
+    } else if let Some(body) = rest.strip_prefix("and") {
+        (false, body)
+    } else {
+        return Err(parse_error("expecting \"and\" or \"or\""));
+    };
+    let inner = body
+        .strip_prefix('(')
+        .and_then(|b| b.strip_suffix(')'))
+        .ok_or_else(|| parse_error("expecting a parenthesized list"))?;
+    let items =
+        split_top_level(inner).ok_or_else(|| parse_error("unbalanced parentheses or quotes"))?;
+    let mut children = Vec::new();
+    for item in items {
+        let item = item.trim();
+        let is_tree = ["and(", "or(", "not.and(", "not.or("]
+            .iter()
+            .any(|prefix| item.starts_with(prefix));
+        if is_tree {
+            children.push(parse_logic_tree(table, item)?);
+            continue;
+        }
+        let (column, filter) = item
+            .split_once('.')
+            .ok_or_else(|| parse_error("expecting column.operator.value"))?;
+        let mut filter = parse_filter(table, column, filter)?;
+        if let Predicate::Compare(_, value) = &mut filter.predicate {
+            if value.len() >= 2 && value.starts_with('"') && value.ends_with('"') {
+                *value = value[1..value.len() - 1].replace("\\\"", "\"");
+            }
+        }
+        children.push(Condition::Filter(filter));
+    }
+    if children.is_empty() {
+        return Err(parse_error("expecting at least one condition"));
+    }
+    Ok(Condition::Group {
+        negated,
+        any,
+        children,
+    })
+}
+
+/// Splits on commas outside parentheses and double quotes.
+fn split_top_level(text: &str) -> Option<Vec<&str>> {
+    let mut items = Vec::new();
+    let (mut depth, mut quoted, mut start) = (0usize, false, 0usize);
+    let mut escaped = false;
+    for (index, c) in text.char_indices() {
+        match c {
+            _ if escaped => escaped = false,
+            '\\' if quoted => escaped = true,
+            '"' => quoted = !quoted,
+            '(' if !quoted => depth += 1,
+            ')' if !quoted => depth = depth.checked_sub(1)?,
+            ',' if !quoted && depth == 0 => {
+                items.push(&text[start..index]);
+                start = index + 1;
+            }
+            _ => {}
+        }
+    }
+    if quoted || depth != 0 {
+        return None;
+    }
+    items.push(&text[start..]);
+    Some(items)
+}
+
 /// Parses `(a,b,"c,d")`: items separated by commas, double quotes protect
 /// commas and parentheses, backslash escapes inside quotes.
 fn parse_list(operand: &str) -> Option<Vec<String>> {
@@ -344,34 +444,57 @@ fn select_list(items: &[SelectItem]) -> String {
         .join(", ")
 }
 
-fn where_clause(statement: &mut Statement, filters: &[Filter]) -> String {
-    if filters.is_empty() {
+fn filter_sql(statement: &mut Statement, filter: &Filter) -> String {
+    let column = target_column(&filter.column);
+    let condition = match &filter.predicate {
+        Predicate::Compare(op, value) => {
+            format!("{column} {} {}", op.sql(), statement.bind(value.clone()))
+        }
+        Predicate::In(values) if values.is_empty() => "false".to_owned(),
+        Predicate::In(values) => {
+            let params: Vec<String> = values.iter().map(|v| statement.bind(v.clone())).collect();
+            format!("{column} in ({})", params.join(", "))
+        }
+        Predicate::Is(keyword) => format!("{column} is {keyword}"),
+    };
+    if filter.negated {
+        format!("not ({condition})")
+    } else {
+        condition
+    }
+}
+
+fn condition_sql(statement: &mut Statement, condition: &Condition) -> String {
+    match condition {
+        Condition::Filter(filter) => filter_sql(statement, filter),
+        Condition::Group {
+            negated,
+            any,
+            children,
+        } => {
+            let parts: Vec<String> = children
+                .iter()
+                .map(|child| condition_sql(statement, child))
+                .collect();
+            let joined = format!("({})", parts.join(if *any { " or " } else { " and " }));
+            if *negated {
+                format!("not {joined}")
+            } else {
+                joined
+            }
+        }
+    }
+}
+
+fn where_clause(statement: &mut Statement, conditions: &[Condition]) -> String {
+    if conditions.is_empty() {
         return String::new();
     }
-    let conditions: Vec<String> = filters
+    let parts: Vec<String> = conditions
         .iter()
-        .map(|filter| {
-            let column = target_column(&filter.column);
-            let condition = match &filter.predicate {
-                Predicate::Compare(op, value) => {
-                    format!("{column} {} {}", op.sql(), statement.bind(value.clone()))
-                }
-                Predicate::In(values) if values.is_empty() => "false".to_owned(),
-                Predicate::In(values) => {
-                    let params: Vec<String> =
-                        values.iter().map(|v| statement.bind(v.clone())).collect();
-                    format!("{column} in ({})", params.join(", "))
-                }
-                Predicate::Is(keyword) => format!("{column} is {keyword}"),
-            };
-            if filter.negated {
-                format!("not ({condition})")
-            } else {
-                condition
-            }
-        })
+        .map(|condition| condition_sql(statement, condition))
         .collect();
-    format!(" where {}", conditions.join(" and "))
+    format!(" where {}", parts.join(" and "))
 }
 
 fn order_clause(order: &[OrderTerm]) -> String {
@@ -926,6 +1049,37 @@ mod tests {
         );
         let sql = statement.map(|s| s.sql).unwrap_or_default();
         assert!(sql.contains("on conflict (\"id\") do update set \"id\" = excluded.\"id\", \"name\" = excluded.\"name\""), "{sql}");
+    }
+
+    #[test]
+    fn logic_trees_nest_and_bind_values() {
+        let query = parse_table_query(
+            &items(),
+            &pairs(&[
+                (
+                    "or",
+                    "(name.eq.\"a,b\",and(stock.gt.1,stock.lt.5),id.in.(x,y))",
+                ),
+                ("not.and", "(name.is.null)"),
+            ]),
+        );
+        let query = query.unwrap_or_else(|e| panic!("{e:?}"));
+        let statement = read(&cache(), &items(), &query, Window::default());
+        assert!(statement.sql.contains(
+            "where (pgrst_target.\"name\" = $1 or (pgrst_target.\"stock\" > $2 and pgrst_target.\"stock\" < $3) or pgrst_target.\"id\" in ($4, $5)) and not (pgrst_target.\"name\" is null)"
+        ), "{}", statement.sql);
+        assert_eq!(statement.params[0], Some("a,b".into()));
+        for bad in [
+            "(name.eq.1",
+            "(nope.eq.1)",
+            "(name.eq.1,and(stock.gt.1)",
+            "()",
+        ] {
+            assert!(
+                parse_table_query(&items(), &pairs(&[("or", bad)])).is_err(),
+                "{bad}"
+            );
+        }
     }
 
     #[test]

@@ -324,6 +324,23 @@ async fn select_filters_and_order() {
             &["mugs and more", "Bowls"],
         ),
         ("order=id&limit=2&offset=1", &["Plates", "Bowls"]),
+        ("or=(id.eq.1,name.eq.Cups)&order=id", &["Mugs", "Cups"]),
+        (
+            "or=(id.eq.2,and(id.gt.3,position.lt.45))&order=id",
+            &["Plates", "Cups"],
+        ),
+        (
+            "not.or=(id.lt.3,position.is.null)&order=id",
+            &["Cups", "mugs and more"],
+        ),
+        (
+            "and=(id.gte.2,id.lte.4)&name=neq.Bowls&order=id",
+            &["Plates", "Cups"],
+        ),
+        (
+            "or=(name.eq.\"mugs and more\",name.ilike.plate*)&order=id",
+            &["Plates", "mugs and more"],
+        ),
     ];
     for (query, expected) in cases {
         let reply = get(&format!("/rest/v1/categories?select=name&{query}"), None).await;
@@ -489,7 +506,13 @@ async fn unknown_tables_columns_and_malformed_queries() {
     get("/rest/v1/categories?select=id,items(*)", None)
         .await
         .error(400, "PGRST200");
+    get("/rest/v1/categories?or=(secret.eq.1,id.eq.1)", None)
+        .await
+        .error(400, "42703");
     for query in [
+        "or=(id.eq.1",
+        "or=id.eq.1",
+        "and=()",
         "id=equals.1",
         "id=eq",
         "id=in.(1,2",

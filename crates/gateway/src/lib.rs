@@ -142,12 +142,15 @@ pub async fn app(config: Config) -> Result<Router, String> {
         schema: shared,
         http,
     };
-    Ok(Router::new()
-        .route("/health", get(health))
+    let rest_api = Router::new()
         .route("/rest/v1", any(rest::root))
         .route("/rest/v1/", any(rest::root))
         .route("/rest/v1/rpc/{name}", any(rest::rpc))
         .route("/rest/v1/{*name}", any(rest::table))
+        .layer(middleware::from_fn(rest::cors));
+    Ok(Router::new()
+        .route("/health", get(health))
+        .merge(rest_api)
         .route("/functions/v1/{name}", any(functions::forward))
         .route("/functions/v1/{name}/{*rest}", any(functions::forward))
         .layer(middleware::from_fn(log_request))

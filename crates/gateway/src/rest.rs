@@ -183,6 +183,42 @@ fn schema_or_unavailable(state: &AppState) -> Result<std::sync::Arc<SchemaCache>
     })
 }
 
+/// PostgREST's permissive CORS for browser callers: preflights answered here,
+/// other answers to a request with `Origin` get the allow/expose headers.
+pub async fn cors(request: axum::extract::Request, next: axum::middleware::Next) -> Response {
+    let headers = request.headers();
+    if !headers.contains_key(header::ORIGIN) {
+        return next.run(request).await;
+    }
+    if request.method() == Method::OPTIONS
+        && headers.contains_key(header::ACCESS_CONTROL_REQUEST_METHOD)
+    {
+        let requested = headers
+            .get(header::ACCESS_CONTROL_REQUEST_HEADERS)
+            .and_then(|v| v.to_str().ok())
+            .map(|v| format!("Authorization, {v}"))
+            .unwrap_or_else(|| "Authorization".to_owned());
+        let mut response = StatusCode::OK.into_response();
+        set_header(&mut response, "access-control-allow-origin", "*");
+        set_header(
+            &mut response,
+            "access-control-allow-methods",
+            "GET, POST, PATCH, PUT, DELETE, OPTIONS, HEAD",
+        );
+        set_header(&mut response, "access-control-allow-headers", &requested);
+        set_header(&mut response, "access-control-max-age", "86400");
+        return response;
+    }
+    let mut response = next.run(request).await;
+    set_header(&mut response, "access-control-allow-origin", "*");
+    set_header(
+        &mut response,
+        "access-control-expose-headers",
+        "Content-Encoding, Content-Location, Content-Range, Content-Type, Date, Location, Server, Transfer-Encoding, Range-Unit",
+    );
+    response
+}
+
 /// `GET /rest/v1/` (the OpenAPI root) is not offered.
 pub async fn root() -> Response {
     ApiError::new(

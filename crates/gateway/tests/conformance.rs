@@ -350,6 +350,42 @@ async fn select_filters_and_order() {
 }
 
 #[tokio::test]
+async fn browsers_get_postgrest_cors() {
+    let preflight = [
+        ("origin", "http://localhost:3000"),
+        ("access-control-request-method", "POST"),
+        (
+            "access-control-request-headers",
+            "apikey, content-type, x-client-info",
+        ),
+    ];
+    let reply = request(Method::OPTIONS, "/rest/v1/items", None, &preflight, None).await;
+    assert_eq!(reply.status, StatusCode::OK);
+    assert_eq!(reply.header("access-control-allow-origin"), Some("*"));
+    assert_eq!(
+        reply.header("access-control-allow-headers"),
+        Some("Authorization, apikey, content-type, x-client-info")
+    );
+    let origin = [("origin", "http://localhost:3000")];
+    let reply = request(
+        Method::GET,
+        "/rest/v1/categories?id=eq.1",
+        None,
+        &origin,
+        None,
+    )
+    .await;
+    assert_eq!(reply.header("access-control-allow-origin"), Some("*"));
+    assert!(reply
+        .header("access-control-expose-headers")
+        .is_some_and(|v| v.contains("Content-Range")));
+    // Errors carry them too, so the browser can read the error body.
+    let reply = request(Method::GET, "/rest/v1/nope", None, &origin, None).await;
+    reply.error(404, "PGRST205");
+    assert_eq!(reply.header("access-control-allow-origin"), Some("*"));
+}
+
+#[tokio::test]
 async fn select_columns_aliases_and_views() {
     let reply = get("/rest/v1/categories?select=id,label:name&id=eq.1", None).await;
     assert_eq!(reply.json(), json!([{"id": 1, "label": "Mugs"}]));

@@ -350,6 +350,44 @@ async fn select_filters_and_order() {
 }
 
 #[tokio::test]
+async fn database_unreachable_is_503_json() {
+    let dead = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .unwrap_or_else(|e| panic!("bind: {e}"));
+    let dead_port = dead.local_addr().map(|a| a.port()).unwrap_or_default();
+    drop(dead);
+    let config = gateway::Config {
+        port: 0,
+        database_url: format!("postgresql://authenticator:postgres@127.0.0.1:{dead_port}/x"),
+        jwt_secret: SECRET.to_owned(),
+        function_upstreams: Default::default(),
+        pool_size: 2,
+        schema: "public".to_owned(),
+    };
+    let router = gateway::app(config).await.unwrap_or_else(|e| panic!("{e}"));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .unwrap_or_else(|e| panic!("bind: {e}"));
+    let base = format!(
+        "http://{}",
+        listener.local_addr().unwrap_or_else(|e| panic!("{e}"))
+    );
+    tokio::spawn(async move { axum::serve(listener, router).await });
+    let client = reqwest::Client::new();
+    let response = client
+        .get(format!("{base}/rest/v1/categories"))
+        .send()
+        .await;
+    let response = response.unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE);
+    let body: Value = response.json().await.unwrap_or_default();
+    assert_eq!(body["code"], "PGRST002");
+    let health = client.get(format!("{base}/health")).send().await;
+    let health = health.unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(health.status(), StatusCode::SERVICE_UNAVAILABLE);
+}
+
+#[tokio::test]
 async fn browsers_get_postgrest_cors() {
     let preflight = [
         ("origin", "http://localhost:3000"),

@@ -419,6 +419,34 @@ $$;
 comment on function private.primary_key_expression(text, text) is
   'SQL text of a jsonb expression giving the primary key of the jsonb row p_row_expr of public.<p_table>.';
 
+-- SQL fragments to match snapshot rows (jsonb elements r.value) with live
+-- rows (t) on their typed primary key, as pk_1, pk_2, ... columns.
+create or replace function private.primary_key_sql(
+  p_table text,
+  out snapshot_keys text,  -- (r.value ->> 'id')::uuid as pk_1, ...
+  out live_keys text,      -- t.id as pk_1, ...
+  out key_match text,      -- s.pk_1 = l.pk_1 and ...
+  out row_match text       -- t.id = l.pk_1 and ...
+)
+language sql
+stable
+set search_path = ''
+as $$
+  select
+    string_agg(format('(r.value ->> %L)::%s as pk_%s', a.attname, pg_catalog.format_type(a.atttypid, a.atttypmod), k.n), ', '),
+    string_agg(format('t.%I as pk_%s', a.attname, k.n), ', '),
+    string_agg(format('s.pk_%1$s = l.pk_%1$s', k.n), ' and '),
+    string_agg(format('t.%I = l.pk_%s', a.attname, k.n), ' and ')
+  from pg_catalog.pg_index i
+  cross join lateral unnest(i.indkey) with ordinality as k (attnum, n)
+  join pg_catalog.pg_attribute a on a.attrelid = i.indrelid and a.attnum = k.attnum
+  where i.indrelid = pg_catalog.to_regclass('public.' || pg_catalog.quote_ident(p_table))
+    and i.indisprimary
+$$;
+
+comment on function private.primary_key_sql(text) is
+  'SQL fragments that match snapshot rows with live rows of public.<p_table> on their typed primary key.';
+
 -- One statement reads every table of the shop, so the snapshot is a single
 -- MVCC view of the shop (no order half-written between two tables).
 create or replace function private.shop_snapshot_data(p_shop_id uuid)
@@ -636,30 +664,42 @@ set extra_float_digits = 1
 as $$
 declare
   v_table record;
+  v_snapshot_keys text;
+  v_live_keys text;
+  v_key_match text;
   v_table_diff jsonb;
   v_differences jsonb := '{}'::jsonb;
 begin
   for v_table in select * from private.backup_tables() order by restore_order loop
+    -- Rows are matched on their typed primary key (hashable, cheap) and
+    -- compared as jsonb; each side is rendered once (materialized).
+    select k.snapshot_keys, k.live_keys, k.key_match
+      into v_snapshot_keys, v_live_keys, v_key_match
+    from private.primary_key_sql(v_table.table_name) k;
+
     execute format(
       $sql$
-      with snapshot_rows as (
-        select r.value as row, %1$s as key
+      with snapshot_rows as materialized (
+        select r.value as row, %1$s
         from jsonb_array_elements(coalesce($2, '[]'::jsonb)) r
       ),
-      live_rows as (
-        select x.row, %2$s as key
-        from (select to_jsonb(t) - %3$L::text[] as row from public.%4$I t where t.%5$I = $1) x
+      live_rows as materialized (
+        select to_jsonb(t) - %3$L::text[] as row, %2$s
+        from public.%4$I t where t.%5$I = $1
       ),
-      compared as (
+      compared as materialized (
         select
-          coalesce(s.key, l.key) as key,
+          coalesce(s.row, l.row) as any_row,
           case
-            when l.key is null then 'insert'
-            when s.key is null then 'delete'
+            when l.row is null then 'insert'
+            when s.row is null then 'delete'
             when s.row <> l.row then 'update'
           end as change
         from snapshot_rows s
-        full join live_rows l on l.key = s.key
+        full join live_rows l on %6$s
+      ),
+      changes as (
+        select %7$s as key, change from compared where change is not null
       )
       select jsonb_build_object(
         'insert', jsonb_build_object(
@@ -672,13 +712,15 @@ begin
           'count', count(*) filter (where change = 'delete'),
           'keys', coalesce(jsonb_path_query_array(jsonb_agg(key order by key) filter (where change = 'delete'), '$[0 to 99]'), '[]'))
       )
-      from compared
+      from changes
       $sql$,
-      private.primary_key_expression(v_table.table_name, 'r.value'),
-      private.primary_key_expression(v_table.table_name, 'x.row'),
+      v_snapshot_keys,
+      v_live_keys,
       v_table.excluded_columns,
       v_table.table_name,
-      v_table.scope_column
+      v_table.scope_column,
+      v_key_match,
+      private.primary_key_expression(v_table.table_name, 'any_row')
     )
     into v_table_diff
     using p_shop_id, p_data -> v_table.table_name;
@@ -719,6 +761,7 @@ set extra_float_digits = 1
 as $$
 declare
   v_table record;
+  v_keys record;
   v_columns text[];
   v_column_list text;
   v_pk_match text;
@@ -740,11 +783,28 @@ begin
   -- it is now (changed rows are deleted and re-inserted below, which also
   -- avoids transient unique conflicts when two rows swapped a unique value).
   for v_table in select * from private.backup_tables() where table_name <> 'shops' order by restore_order desc loop
+    select * into v_keys from private.primary_key_sql(v_table.table_name);
     execute format(
-      'delete from public.%I t where t.%I = $1
-         and not exists (select 1 from jsonb_array_elements(coalesce($2, ''[]''::jsonb)) r
-                         where r.value = to_jsonb(t) - %L::text[])',
-      v_table.table_name, v_table.scope_column, v_table.excluded_columns)
+      $sql$
+      with snapshot_rows as materialized (
+        select r.value as row, %1$s
+        from jsonb_array_elements(coalesce($2, '[]'::jsonb)) r
+      ),
+      live_rows as materialized (
+        select to_jsonb(t) - %3$L::text[] as row, %2$s from public.%4$I t where t.%5$I = $1
+      ),
+      -- a full join can only be hashed or merged: never a nested loop over
+      -- jsonb_array_elements' row estimate
+      stale as materialized (
+        select l.*
+        from snapshot_rows s
+        full join live_rows l on %6$s
+        where l.row is not null and s.row is distinct from l.row
+      )
+      delete from public.%4$I t using stale l where %7$s
+      $sql$,
+      v_keys.snapshot_keys, v_keys.live_keys, v_table.excluded_columns, v_table.table_name,
+      v_table.scope_column, v_keys.key_match, v_keys.row_match)
       using p_shop_id, p_data -> v_table.table_name;
   end loop;
 
@@ -873,6 +933,7 @@ declare
   v_request_hash text := private.request_hash(
     jsonb_build_object('snapshot_id', p_snapshot_id, 'dry_run', v_dry_run));
   v_snapshot public.recovery_snapshots;
+  v_data jsonb;
   v_stored jsonb;
   v_actual_checksum text;
   v_differences jsonb;
@@ -899,7 +960,10 @@ begin
 
   -- A snapshot whose data no longer matches its checksum was altered or
   -- corrupted after it was taken: never restore it.
-  v_actual_checksum := private.snapshot_checksum(v_snapshot.data);
+  -- Decompress the payload once (|| detoasts its argument): every step below
+  -- reads it again, and a compressed value would be inflated at each read.
+  v_data := v_snapshot.data || '{}'::jsonb;
+  v_actual_checksum := private.snapshot_checksum(v_data);
   if v_actual_checksum is distinct from v_snapshot.checksum then
     raise exception using
       errcode = 'PT409',
@@ -910,7 +974,7 @@ begin
       hint = 'The snapshot''s data does not match its checksum; it was not restored.';
   end if;
 
-  v_differences := private.snapshot_differences(v_snapshot.shop_id, v_snapshot.data);
+  v_differences := private.snapshot_differences(v_snapshot.shop_id, v_data);
 
   if not v_dry_run then
     insert into public.backup_logs (operation, backup_type, shop_id, status, started_at, snapshot_ids, triggered_by)
@@ -923,7 +987,7 @@ begin
     end if;
 
     begin
-      v_restored := private.apply_shop_snapshot(v_snapshot.shop_id, v_snapshot.data);
+      v_restored := private.apply_shop_snapshot(v_snapshot.shop_id, v_data);
     exception when unique_violation or check_violation or not_null_violation or foreign_key_violation then
       raise exception using
         errcode = 'PT409',
@@ -1047,6 +1111,7 @@ revoke execute on function
   private.primary_key_columns(text),
   private.restorable_columns(text, text[]),
   private.primary_key_expression(text, text),
+  private.primary_key_sql(text),
   private.shop_snapshot_data(uuid),
   private.snapshot_checksum(jsonb),
   private.write_snapshot(uuid, text, uuid),

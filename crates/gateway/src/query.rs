@@ -66,6 +66,12 @@ enum Comparison {
     Lte,
     Like,
     Ilike,
+    Match,
+    Imatch,
+    Contains,
+    ContainedIn,
+    Overlaps,
+    IsDistinct,
 }
 
 impl Comparison {
@@ -79,6 +85,12 @@ impl Comparison {
             Comparison::Lte => "<=",
             Comparison::Like => "like",
             Comparison::Ilike => "ilike",
+            Comparison::Match => "~",
+            Comparison::Imatch => "~*",
+            Comparison::Contains => "@>",
+            Comparison::ContainedIn => "<@",
+            Comparison::Overlaps => "&&",
+            Comparison::IsDistinct => "is distinct from",
         }
     }
 }
@@ -293,6 +305,13 @@ fn parse_filter(table: &Table, key: &str, value: &str) -> Result<Filter, ApiErro
         // PostgREST accepts `*` as the wildcard because `%` is awkward in URLs.
         "like" => Predicate::Compare(Comparison::Like, operand.replace('*', "%")),
         "ilike" => Predicate::Compare(Comparison::Ilike, operand.replace('*', "%")),
+        "match" => Predicate::Compare(Comparison::Match, operand.to_owned()),
+        "imatch" => Predicate::Compare(Comparison::Imatch, operand.to_owned()),
+        // Array literals `{a,b}` or JSON, parsed by the column's type.
+        "cs" => Predicate::Compare(Comparison::Contains, operand.to_owned()),
+        "cd" => Predicate::Compare(Comparison::ContainedIn, operand.to_owned()),
+        "ov" => Predicate::Compare(Comparison::Overlaps, operand.to_owned()),
+        "isdistinct" => Predicate::Compare(Comparison::IsDistinct, operand.to_owned()),
         "in" => Predicate::In(parse_list(operand).ok_or_else(|| {
             parse_error(format!("unexpected \"{operand}\" expecting a list (a,b,...)"))
         })?),
@@ -310,7 +329,7 @@ fn parse_filter(table: &Table, key: &str, value: &str) -> Result<Filter, ApiErro
         }),
         other => {
             return Err(parse_error(format!(
-                "unexpected \"{other}\" expecting an operator (eq, neq, gt, gte, lt, lte, like, ilike, in, is)"
+                "unexpected \"{other}\" expecting an operator (eq, neq, gt, gte, lt, lte, like, ilike, match, imatch, in, is, isdistinct, cs, cd, ov)"
             )))
         }
     };

@@ -324,6 +324,22 @@ async fn select_filters_and_order() {
             &["mugs and more", "Bowls"],
         ),
         ("order=id&limit=2&offset=1", &["Plates", "Bowls"]),
+        ("labels=cs.{gift}&order=id", &["Mugs", "Cups"]),
+        (
+            "labels=cd.{kitchen,gift}&labels=neq.{}&order=id",
+            &["Mugs", "Plates", "Cups"],
+        ),
+        ("labels=ov.{gift,none}&order=id", &["Mugs", "Cups"]),
+        (
+            "attributes=cs.{\"material\":\"clay\"}&order=id",
+            &["Mugs", "Cups"],
+        ),
+        ("name=match.^M&order=id", &["Mugs"]),
+        ("name=imatch.^m&order=id", &["Mugs", "mugs and more"]),
+        (
+            "position=isdistinct.10&id=lt.4&order=id",
+            &["Plates", "Bowls"],
+        ),
         ("or=(id.eq.1,name.eq.Cups)&order=id", &["Mugs", "Cups"]),
         (
             "or=(id.eq.2,and(id.gt.3,position.lt.45))&order=id",
@@ -500,7 +516,7 @@ async fn singular_object_needs_exactly_one_row() {
     assert_eq!(reply.status, StatusCode::OK);
     assert_eq!(
         reply.json(),
-        json!({"id": 2, "name": "Plates", "position": 20})
+        json!({"id": 2, "name": "Plates", "position": 20, "labels": ["kitchen"], "attributes": {"material": "porcelain"}})
     );
     assert_eq!(
         reply.header("content-type"),
@@ -1067,7 +1083,10 @@ async fn rpc_result_shapes() {
     .await;
     assert_eq!(
         rows.json(),
-        json!([{"id": 4, "name": "Cups", "position": 40}, {"id": 5, "name": "mugs and more", "position": 50}])
+        json!([
+            {"id": 4, "name": "Cups", "position": 40, "labels": ["gift"], "attributes": {"material": "clay", "size": "s"}},
+            {"id": 5, "name": "mugs and more", "position": 50, "labels": [], "attributes": {}}
+        ])
     );
     let table = get("/rest/v1/rpc/category_pairs", None).await.json();
     assert_eq!(
@@ -1083,7 +1102,10 @@ async fn rpc_result_shapes() {
         json!([])
     );
     let object = get("/rest/v1/rpc/first_category", None).await.json();
-    assert_eq!(object, json!({"id": 1, "name": "Mugs", "position": 10}));
+    assert_eq!(
+        object,
+        json!({"id": 1, "name": "Mugs", "position": 10, "labels": ["kitchen", "gift"], "attributes": {"material": "clay"}})
+    );
     let echoed = request(
         Method::POST,
         "/rest/v1/rpc/echo_json",

@@ -262,10 +262,8 @@ create or replace function public.get_platform_stats(p_start date default null, 
 returns jsonb
 language plpgsql
 stable
--- security definer: platform_metrics is readable by platform admins through
--- RLS, but trusted callers without a user (service_role jobs) read it too;
--- the caller is checked first either way.
-security definer
+-- invoker's rights: RLS lets platform admins read platform_metrics and
+-- service_role bypasses it; the explicit check gives others a clear forbidden.
 set search_path = ''
 as $$
 declare
@@ -507,6 +505,7 @@ set search_path = ''
 as $$
 declare
   v_data jsonb := private.shop_snapshot_data(p_shop_id);
+  v_canonical bytea := convert_to(v_data::text, 'UTF8');
   v_snapshot public.recovery_snapshots;
 begin
   insert into public.recovery_snapshots
@@ -515,9 +514,10 @@ begin
     p_shop_id,
     p_snapshot_type,
     v_data,
-    private.snapshot_checksum(v_data),
+    -- the bytes private.snapshot_checksum hashes, rendered once
+    encode(pg_catalog.sha256(v_canonical), 'hex'),
     (select jsonb_object_agg(t.key, jsonb_array_length(t.value)) from jsonb_each(v_data) t),
-    octet_length(convert_to(v_data::text, 'UTF8')),
+    octet_length(v_canonical),
     p_backup_log_id,
     auth.uid()
   )
@@ -735,6 +735,32 @@ comment on function private.snapshot_differences(uuid, jsonb) is
   'Per table of private.backup_tables(): the rows a restore of p_data would insert, update and delete for the shop, '
   'as {insert|update|delete: {count, keys: first 100 primary keys}}. Read-only.';
 
+-- Holds a shop still for a restore, until the transaction ends.
+create or replace function private.lock_shop_rows(p_shop_id uuid)
+returns void
+language plpgsql
+volatile
+set search_path = ''
+as $$
+declare
+  v_table record;
+begin
+  -- FOR UPDATE on the shop row blocks every new row referencing the shop
+  -- (foreign-key checks take KEY SHARE on it); locking the shop's existing
+  -- rows makes concurrent edits wait for the restore. Parents first, the
+  -- same order on every path.
+  perform 1 from public.shops s where s.id = p_shop_id for update;
+  for v_table in select * from private.backup_tables() where table_name <> 'shops' order by restore_order loop
+    execute format('select 1 from public.%I t where t.%I = $1 for update', v_table.table_name, v_table.scope_column)
+      using p_shop_id;
+  end loop;
+end;
+$$;
+
+comment on function private.lock_shop_rows(uuid) is
+  'Locks the shop row and every row of the shop in private.backup_tables() (FOR UPDATE) until the transaction ends, '
+  'so no write of the shop can interleave with a restore.';
+
 -- Puts the shop's rows back exactly as in p_data.
 --
 -- session_replication_role = replica switches off ordinary triggers for the
@@ -770,15 +796,6 @@ declare
   v_restored jsonb := '{}'::jsonb;
   v_count bigint;
 begin
-  -- Hold the shop still: FOR UPDATE on the shop row blocks every new row
-  -- referencing it (foreign-key checks take KEY SHARE), and locking the shop's
-  -- existing rows makes concurrent edits wait for the restore.
-  perform 1 from public.shops s where s.id = p_shop_id for update;
-  for v_table in select * from private.backup_tables() where table_name <> 'shops' order by restore_order loop
-    execute format('select 1 from public.%I t where t.%I = $1 for update', v_table.table_name, v_table.scope_column)
-      using p_shop_id;
-  end loop;
-
   -- Children first: delete every row that is not in the snapshot exactly as
   -- it is now (changed rows are deleted and re-inserted below, which also
   -- avoids transient unique conflicts when two rows swapped a unique value).
@@ -974,6 +991,10 @@ begin
       hint = 'The snapshot''s data does not match its checksum; it was not restored.';
   end if;
 
+  if not v_dry_run then
+    -- locked before comparing, so the differences reported are the ones applied
+    perform private.lock_shop_rows(v_snapshot.shop_id);
+  end if;
   v_differences := private.snapshot_differences(v_snapshot.shop_id, v_data);
 
   if not v_dry_run then
@@ -1023,8 +1044,11 @@ comment on function public.restore_backup_snapshot(uuid, boolean, text) is
   'Verifies the snapshot''s checksum first (mismatch: PT409 conflict, reason checksum_mismatch, nothing changes). '
   'Dry run (default): returns {snapshot_id, shop_id, dry_run, checksum, differences: {table: {insert|update|delete: '
   '{count, keys}}}, restored: null} and changes nothing. Applied: makes the shop''s rows exactly the snapshot''s '
-  '(see private.apply_shop_snapshot), sets restored_at, logs a backup_logs row of type restore and returns restored: '
-  '{table: rows}; a new snapshot of the shop then has the same checksum. Other shops are never touched. Replay-safe '
+  '(see private.apply_shop_snapshot) under row locks, after saving the current state as a pre_restore snapshot (so a '
+  'restore can be undone), sets restored_at, logs a backup_logs row (operation restore) and returns restored: '
+  '{table: rows}, pre_restore_snapshot_id, backup_log_id; a new snapshot of the shop then has the same checksum. '
+  'Rows that would dangle or collide with another shop''s unique values: PT409 conflict, nothing restored. '
+  'Other shops are never touched. Replay-safe '
   'with p_idempotency_key. Trusted callers and platform admins only (PT403 forbidden); unknown snapshot PT404.';
 
 -- ---------------------------------------------------------------------------
@@ -1035,9 +1059,9 @@ create or replace function public.list_backups(p_shop_id uuid default null, p_li
 returns jsonb
 language plpgsql
 stable
--- security definer: trusted callers without a user read it too; the caller
--- is checked first. The snapshot payload is never returned.
-security definer
+-- invoker's rights: RLS lets platform admins read the backup tables and
+-- service_role bypasses it; the explicit check gives others a clear forbidden.
+-- The snapshot payload is never returned.
 set search_path = ''
 as $$
 begin
@@ -1116,6 +1140,7 @@ revoke execute on function
   private.snapshot_checksum(jsonb),
   private.write_snapshot(uuid, text, uuid),
   private.snapshot_differences(uuid, jsonb),
+  private.lock_shop_rows(uuid),
   private.apply_shop_snapshot(uuid, jsonb),
   public.generate_platform_metrics(date),
   public.get_platform_stats(date, date),
@@ -1124,6 +1149,9 @@ revoke execute on function
   public.list_backups(uuid, integer),
   public.cleanup_expired_snapshots()
 from public, anon, authenticated, service_role;
+
+-- get_platform_stats and list_backups run with the caller's rights and call it.
+grant execute on function private.assert_platform_operator(text) to authenticated, service_role;
 
 grant execute on function
   public.generate_platform_metrics(date),

@@ -71,8 +71,8 @@ select is_empty(
 
 select is_empty(
   $$select p.oid::regprocedure::text from pg_proc p
-     where p.oid in ('private.assert_platform_operator(text)'::regprocedure,
-                     'private.shop_snapshot_data(uuid)'::regprocedure,
+     where p.oid in ('private.shop_snapshot_data(uuid)'::regprocedure,
+                     'private.lock_shop_rows(uuid)'::regprocedure,
                      'private.write_snapshot(uuid, text, uuid)'::regprocedure,
                      'private.snapshot_differences(uuid, jsonb)'::regprocedure,
                      'private.apply_shop_snapshot(uuid, jsonb)'::regprocedure)

@@ -555,7 +555,8 @@ pub struct Window {
 /// Parses `Range: a-b` / `a-` (items) and intersects it with the query's limit/offset.
 pub fn window(query: &TableQuery, range_header: Option<&str>) -> Result<Window, ApiError> {
     let mut lower = query.offset.unwrap_or(0);
-    let mut upper = query.limit.map(|limit| lower + limit - 1);
+    // Saturating: limit/offset/Range come from the client and may be huge.
+    let mut upper = query.limit.map(|limit| lower.saturating_add(limit) - 1);
     if let Some(header) = range_header {
         let spec = header
             .trim()
@@ -580,7 +581,7 @@ pub fn window(query: &TableQuery, range_header: Option<&str>) -> Result<Window, 
             };
         }
     }
-    let limit = upper.map(|upper| (upper - lower + 1).max(0));
+    let limit = upper.map(|upper| upper.saturating_sub(lower).saturating_add(1).max(0));
     Ok(Window {
         offset: lower,
         limit,
@@ -1035,6 +1036,13 @@ mod tests {
         assert_eq!(
             window(&query, Some("9-5")).err().map(|e| e.code),
             Some("PGRST103".into())
+        );
+        let max = i64::MAX.to_string();
+        let huge = parse_table_query(&items(), &pairs(&[("limit", &max), ("offset", &max)]));
+        let huge = huge.unwrap_or_default();
+        assert_eq!(
+            window(&huge, Some("5-")).ok().map(|w| w.offset),
+            Some(i64::MAX)
         );
     }
 

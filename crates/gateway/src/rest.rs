@@ -367,7 +367,11 @@ fn read_response(
     let content_range = if outcome.rows == 0 {
         format!("*/{total_text}")
     } else {
-        format!("{}-{}/{total_text}", offset, offset + outcome.rows - 1)
+        format!(
+            "{}-{}/{total_text}",
+            offset,
+            offset.saturating_add(outcome.rows - 1)
+        )
     };
     let status = match total {
         Some(total) if outcome.rows < total && !singular => StatusCode::PARTIAL_CONTENT,

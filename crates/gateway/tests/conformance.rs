@@ -476,6 +476,10 @@ async fn range_and_exact_count() {
     assert_eq!(reply.status, StatusCode::OK);
     assert_eq!(reply.header("content-range"), Some("0-4/5"));
 
+    let huge = "/rest/v1/categories?limit=9223372036854775807&offset=9223372036854775807";
+    let reply = request(Method::GET, huge, None, &[("range", "0-")], None).await;
+    assert_eq!((reply.status, reply.json()), (StatusCode::OK, json!([])));
+
     let reply = get("/rest/v1/categories?select=id&limit=2", None).await;
     assert_eq!(reply.header("content-range"), Some("0-1/*"));
 

@@ -763,23 +763,23 @@ comment on function private.lock_shop_rows(uuid) is
 
 -- Puts the shop's rows back exactly as in p_data.
 --
--- session_replication_role = replica switches off ordinary triggers for the
--- duration of this function only (the SET clause is undone on exit), so no
--- trigger can alter a restored row: updated_at keeps its snapshotted value,
+-- session_replication_role = replica switches off ordinary triggers while
+-- this function writes (set back before it returns; an error rolls the SET
+-- LOCAL back with everything else), so no trigger can alter a restored row: updated_at keeps its snapshotted value,
 -- order numbers are not reassigned, the append-only guard on stock_history
 -- lets the restore replace history, items' stock changes write no new
 -- history, and the subscription ledger trigger stays quiet (billing columns
 -- are not restored anyway). Replica mode also skips foreign-key triggers, so
 -- every foreign key touching the shop's rows is re-checked at the end and a
--- dangling reference aborts the whole restore. On hosted Supabase the
--- postgres role may set session_replication_role (supautils'
--- privileged_role_allowed_configs); this function runs as its owner.
+-- dangling reference aborts the whole restore. It is a SET statement, not a
+-- function SET clause: on hosted Supabase the postgres role (which owns and
+-- runs this through restore_backup_snapshot) may SET session_replication_role
+-- thanks to supautils' privileged_role_allowed_configs.
 create or replace function private.apply_shop_snapshot(p_shop_id uuid, p_data jsonb)
 returns jsonb
 language plpgsql
 volatile
 set search_path = ''
-set session_replication_role = 'replica'
 set timezone = 'UTC'
 set bytea_output = 'hex'
 set intervalstyle = 'postgres'
@@ -795,7 +795,10 @@ declare
   v_fk record;
   v_restored jsonb := '{}'::jsonb;
   v_count bigint;
+  v_replication_role text := current_setting('session_replication_role');
 begin
+  set local session_replication_role = replica;
+
   -- Children first: delete every row that is not in the snapshot exactly as
   -- it is now (changed rows are deleted and re-inserted below, which also
   -- avoids transient unique conflicts when two rows swapped a unique value).
@@ -920,6 +923,7 @@ begin
     end if;
   end loop;
 
+  execute format('set local session_replication_role = %L', v_replication_role);
   return v_restored;
 end;
 $$;

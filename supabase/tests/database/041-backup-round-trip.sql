@@ -5,7 +5,7 @@
 -- alter restored rows (updated_at, order numbers, append-only stock history),
 -- billing columns and other shops are not touched, and the shop works after.
 begin;
-select plan(21);
+select plan(22);
 
 insert into auth.users (id, email) values
   ('00000000-0000-4000-a000-0000000410ad', 'h3-rt-admin@test.local'),
@@ -121,6 +121,8 @@ select pg_temp.shop_checksum('00000000-0000-4000-a000-000000041101') as wrecked_
 set local role authenticated;
 set local request.jwt.claims = '{"sub": "00000000-0000-4000-a000-0000000410ad", "role": "authenticated"}';
 create temp table restore as select public.restore_backup_snapshot(:'snapshot_id', p_dry_run => false) as r;
+select is(current_setting('session_replication_role'), 'origin',
+  'triggers are on again once the restore returns');
 
 select is((select r -> 'restored' from restore), (select r -> 'snapshots' -> 0 -> 'row_counts' from backup),
   'the restore reports the snapshot''s row counts as restored');

@@ -594,8 +594,9 @@ begin
     where p_shop_id is null or s.id = p_shop_id
     order by s.id
   loop
-    -- One shop failing (e.g. a statement timeout) must not lose the others'
-    -- snapshots: each shop is its own subtransaction, failures are logged.
+    -- One shop failing (e.g. too large to render in memory) must not lose
+    -- the others' snapshots: each shop is its own subtransaction, failures
+    -- are logged. A statement timeout cancels the whole call instead.
     begin
       v_snapshot := private.write_snapshot(v_shop.id, p_backup_type, v_log_id);
 

@@ -24,6 +24,10 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{any, get};
 use axum::Router;
 
+/// Largest request body the gateway reads (REST payloads and function
+/// calls; the functions themselves refuse more than 64 KiB).
+pub const MAX_BODY_BYTES: usize = 16 * 1024 * 1024;
+
 /// Everything the gateway reads from its environment.
 #[derive(Debug, Clone)]
 pub struct Config {
@@ -153,6 +157,7 @@ pub async fn app(config: Config) -> Result<Router, String> {
         .merge(rest_api)
         .route("/functions/v1/{name}", any(functions::forward))
         .route("/functions/v1/{name}/{*rest}", any(functions::forward))
+        .layer(axum::extract::DefaultBodyLimit::max(MAX_BODY_BYTES))
         .layer(middleware::from_fn(log_request))
         .with_state(state))
 }

@@ -2,6 +2,7 @@
 //! (`/rest/v1/rpc/<fn>`) with PostgREST's semantics.
 
 use axum::body::Bytes;
+use axum::extract::rejection::BytesRejection;
 use axum::extract::{Path, State};
 use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
@@ -219,6 +220,11 @@ pub async fn cors(request: axum::extract::Request, next: axum::middleware::Next)
     response
 }
 
+/// A body over `crate::MAX_BODY_BYTES` (or unreadable), answered in PostgREST's error shape.
+fn body_rejected(rejection: &BytesRejection) -> Response {
+    ApiError::new(rejection.status(), "PGRST102", rejection.body_text()).into_response()
+}
+
 /// `GET /rest/v1/` (the OpenAPI root) is not offered.
 pub async fn root() -> Response {
     ApiError::new(
@@ -235,8 +241,12 @@ pub async fn table(
     method: Method,
     uri: Uri,
     headers: HeaderMap,
-    body: Bytes,
+    body: Result<Bytes, BytesRejection>,
 ) -> Response {
+    let body = match body {
+        Ok(body) => body,
+        Err(rejection) => return body_rejected(&rejection),
+    };
     table_request(&state, &name, &method, &uri, &headers, &body)
         .await
         .unwrap_or_else(IntoResponse::into_response)
@@ -426,8 +436,12 @@ pub async fn rpc(
     method: Method,
     uri: Uri,
     headers: HeaderMap,
-    body: Bytes,
+    body: Result<Bytes, BytesRejection>,
 ) -> Response {
+    let body = match body {
+        Ok(body) => body,
+        Err(rejection) => return body_rejected(&rejection),
+    };
     rpc_request(&state, &name, &method, &uri, &headers, &body)
         .await
         .unwrap_or_else(IntoResponse::into_response)

@@ -1499,6 +1499,32 @@ async fn functions_require_a_valid_jwt_except_preflight() {
 }
 
 #[tokio::test]
+async fn oversized_bodies_answer_json_413() {
+    let a = user(USER_A);
+    let huge = "x".repeat(gateway::MAX_BODY_BYTES + 1);
+    let client = reqwest::Client::new();
+    for (path, code) in [
+        ("/functions/v1/echo-fn", None),
+        ("/rest/v1/items", Some("PGRST102")),
+    ] {
+        let response = client
+            .post(format!("{}{path}", harness().base))
+            .bearer_auth(&a)
+            .header("content-type", "application/json")
+            .body(huge.clone())
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(response.status(), StatusCode::PAYLOAD_TOO_LARGE, "{path}");
+        let body: Value = response.json().await.unwrap_or_default();
+        match code {
+            Some(code) => assert_eq!(body["code"], code, "{body}"),
+            None => assert_eq!(body["error"]["code"], "payload_too_large", "{body}"),
+        }
+    }
+}
+
+#[tokio::test]
 async fn unknown_or_down_functions_answer_json() {
     let a = user(USER_A);
     let reply = request(

@@ -670,6 +670,7 @@ pub fn insert(
     query: &TableQuery,
     body: Value,
     resolution: Resolution,
+    missing_default: bool,
 ) -> Result<Statement, ApiError> {
     let rows = match body {
         Value::Array(rows) => rows,
@@ -679,15 +680,33 @@ pub fn insert(
     let columns = body_columns(table, &rows, query.columns.as_ref())?;
     let relation = qualified(&cache.schema, &table.name);
     let mut statement = Statement::default();
-    let payload = statement.bind(Value::Array(rows).to_string());
+    let mut payload = format!("{}::json", statement.bind(Value::Array(rows).to_string()));
+    // `Prefer: missing=default`: keys a row leaves out take the column default
+    // (the catalog's expression, evaluated per row), not NULL.
+    let defaults: Vec<String> = columns
+        .iter()
+        .filter_map(|name| table.column(name))
+        .filter_map(|column| {
+            let default = column.default_sql.as_ref().filter(|_| missing_default)?;
+            Some(format!(
+                "{}::text, ({default})",
+                statement.bind(column.name.clone())
+            ))
+        })
+        .collect();
+    if !defaults.is_empty() {
+        payload = format!(
+            "(select coalesce(jsonb_agg(jsonb_build_object({}) || pgrst_element.value order by pgrst_element.position), '[]'::jsonb) \
+             from jsonb_array_elements({payload}::jsonb) with ordinality as pgrst_element(value, position))::json",
+            defaults.join(", ")
+        );
+    }
     let column_list: Vec<String> = columns.iter().map(|c| quote_ident(c)).collect();
     let mut main = if column_list.is_empty() {
-        format!(
-            "insert into {relation} as {TARGET} select from json_array_elements({payload}::json)"
-        )
+        format!("insert into {relation} as {TARGET} select from json_array_elements({payload})")
     } else {
         format!(
-            "insert into {relation} as {TARGET} ({cols}) select {cols} from json_populate_recordset(null::{relation}, {payload}::json)",
+            "insert into {relation} as {TARGET} ({cols}) select {cols} from json_populate_recordset(null::{relation}, {payload})",
             cols = column_list.join(", ")
         )
     };
@@ -930,6 +949,7 @@ mod tests {
                 .map(|n| Column {
                     name: (*n).into(),
                     type_name: "text".into(),
+                    default_sql: (*n == "stock").then(|| "0".to_owned()),
                 })
                 .collect(),
             primary_key: vec!["id".into()],
@@ -1053,10 +1073,10 @@ mod tests {
             select: vec![SelectItem::Star],
             ..TableQuery::default()
         };
-        let error = insert(&cache(), &items(), &query, body, Resolution::Error).err();
+        let error = insert(&cache(), &items(), &query, body, Resolution::Error, false).err();
         assert_eq!(error.map(|e| e.code), Some("PGRST102".into()));
         let body = serde_json::json!({"name": "a", "evil\"col": 1});
-        let error = insert(&cache(), &items(), &query, body, Resolution::Error).err();
+        let error = insert(&cache(), &items(), &query, body, Resolution::Error, false).err();
         assert_eq!(error.map(|e| e.code), Some("PGRST204".into()));
     }
 
@@ -1073,9 +1093,38 @@ mod tests {
             &query,
             body,
             Resolution::MergeDuplicates,
+            false,
         );
         let sql = statement.map(|s| s.sql).unwrap_or_default();
         assert!(sql.contains("on conflict (\"id\") do update set \"id\" = excluded.\"id\", \"name\" = excluded.\"name\""), "{sql}");
+    }
+
+    #[test]
+    fn missing_default_fills_absent_keys_with_the_column_default() {
+        let body = serde_json::json!([{"name": "a", "stock": 1}, {"name": "b"}]);
+        let query = parse_table_query(&items(), &pairs(&[("columns", "\"name\",\"stock\"")]));
+        let query = query.unwrap_or_else(|e| panic!("{e:?}"));
+        let with = insert(
+            &cache(),
+            &items(),
+            &query,
+            body.clone(),
+            Resolution::Error,
+            true,
+        );
+        let with = with.unwrap_or_else(|e| panic!("{e:?}"));
+        assert!(
+            with.sql
+                .contains("jsonb_build_object($2::text, (0)) || pgrst_element.value"),
+            "{}",
+            with.sql
+        );
+        assert_eq!(with.params[1], Some("stock".into()));
+        let without = insert(&cache(), &items(), &query, body, Resolution::Error, false);
+        assert!(!without
+            .map(|s| s.sql)
+            .unwrap_or_default()
+            .contains("jsonb_build_object"));
     }
 
     #[test]

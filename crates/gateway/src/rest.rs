@@ -24,6 +24,7 @@ struct Prefer {
     representation: bool,
     count: bool,
     resolution: Option<Resolution>,
+    missing_default: bool,
 }
 
 impl Prefer {
@@ -40,6 +41,8 @@ impl Prefer {
                 "return=representation" => prefer.representation = true,
                 "return=minimal" | "return=headers-only" => prefer.representation = false,
                 "count=exact" | "count=planned" | "count=estimated" => prefer.count = true,
+                "missing=default" => prefer.missing_default = true,
+                "missing=null" => prefer.missing_default = false,
                 "resolution=merge-duplicates" => {
                     prefer.resolution = Some(Resolution::MergeDuplicates)
                 }
@@ -64,6 +67,9 @@ impl Prefer {
             Some(Resolution::MergeDuplicates) => applied.push("resolution=merge-duplicates"),
             Some(Resolution::IgnoreDuplicates) => applied.push("resolution=ignore-duplicates"),
             _ => {}
+        }
+        if self.missing_default {
+            applied.push("missing=default");
         }
         (!applied.is_empty()).then(|| applied.join(", "))
     }
@@ -300,7 +306,14 @@ async fn table_request(
         Method::POST => {
             let payload = query::parse_body(body)?;
             let resolution = prefer.resolution.unwrap_or(Resolution::Error);
-            let statement = query::insert(&cache, table, &query, payload, resolution)?;
+            let statement = query::insert(
+                &cache,
+                table,
+                &query,
+                payload,
+                resolution,
+                prefer.missing_default,
+            )?;
             let outcome = mutate(state, &caller, &settings, singular, Some(&statement)).await?;
             mutation_response(
                 StatusCode::CREATED,

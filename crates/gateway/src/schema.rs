@@ -16,6 +16,10 @@ pub struct Column {
     pub name: String,
     /// `format_type` of the column: a catalog name, safe to print into SQL.
     pub type_name: String,
+    /// The column's default expression as the catalog prints it (used for
+    /// `Prefer: missing=default`, as PostgREST does).
+    #[serde(default)]
+    pub default_sql: Option<String>,
 }
 
 #[derive(Debug, Clone, Deserialize, PartialEq)]
@@ -78,8 +82,12 @@ const TABLES_SQL: &str = r#"
 select coalesce(json_agg(json_build_object(
   'name', c.relname,
   'columns', coalesce((
-     select json_agg(json_build_object('name', a.attname, 'type_name', pg_catalog.format_type(a.atttypid, a.atttypmod)) order by a.attnum)
+     select json_agg(json_build_object(
+         'name', a.attname,
+         'type_name', pg_catalog.format_type(a.atttypid, a.atttypmod),
+         'default_sql', pg_catalog.pg_get_expr(d.adbin, d.adrelid)) order by a.attnum)
      from pg_catalog.pg_attribute a
+     left join pg_catalog.pg_attrdef d on d.adrelid = a.attrelid and d.adnum = a.attnum and a.attgenerated = ''
      where a.attrelid = c.oid and a.attnum > 0 and not a.attisdropped), '[]'),
   'primary_key', coalesce((
      select json_agg(a.attname order by k.ord)

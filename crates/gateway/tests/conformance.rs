@@ -907,6 +907,28 @@ async fn inserts_single_bulk_minimal_and_constraint_errors() {
 }
 
 #[tokio::test]
+async fn bulk_insert_with_columns_and_missing_default() {
+    // What supabase-js sends for a bulk insert: `columns` with quoted names.
+    let a = user(USER_A);
+    let path = "/rest/v1/items?columns=%22name%22,%22sku%22,%22stock%22&select=sku,stock,owner_id";
+    let rows = json!([{"name": "m1", "sku": "md-1", "stock": 3}, {"name": "m2", "sku": "md-2"}]);
+    // Default (missing=null): the absent stock is NULL and violates NOT NULL.
+    request(Method::POST, path, Some(&a), &[], Some(rows.clone()))
+        .await
+        .error(400, "23502");
+    let prefer = [("prefer", "return=representation,missing=default")];
+    let reply = request(Method::POST, path, Some(&a), &prefer, Some(rows)).await;
+    assert_eq!(reply.status, StatusCode::CREATED, "{}", reply.text);
+    assert_eq!(
+        reply.json(),
+        json!([
+            {"sku": "md-1", "stock": 3, "owner_id": USER_A},
+            {"sku": "md-2", "stock": 0, "owner_id": USER_A}
+        ])
+    );
+}
+
+#[tokio::test]
 async fn upsert_merges_duplicates_on_the_key_or_on_conflict() {
     let s = service();
     let prefer = [(

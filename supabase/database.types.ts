@@ -523,14 +523,26 @@ isOneToOne: false
             [_ in never]: never
           }
           Functions: {
-            "generate_daily_sales_metrics":
+            "cleanup_expired_snapshots":
+{ Args: Record<PropertyKey, never>; Returns: Json
+                           },
+"create_backup_snapshot":
+{ Args: { "p_backup_type"?: string,"p_idempotency_key"?: string,"p_shop_id"?: string }; Returns: Json
+                           },
+"generate_daily_sales_metrics":
 { Args: { "p_date"?: string,"p_shop_id"?: string }; Returns: Json
+                           },
+"generate_platform_metrics":
+{ Args: { "p_date"?: string }; Returns: Json
                            },
 "generate_product_analytics":
 { Args: { "p_end": string,"p_shop_id": string,"p_start": string }; Returns: Json
                            },
 "get_low_stock_items":
 { Args: { "p_shop_id": string,"p_threshold"?: number }; Returns: Json
+                           },
+"get_platform_stats":
+{ Args: { "p_end"?: string,"p_start"?: string }; Returns: Json
                            },
 "get_sales_metrics":
 { Args: { "p_end": string,"p_shop_id": string,"p_start": string }; Returns: Json
@@ -541,8 +553,14 @@ isOneToOne: false
 "get_social_integration_tokens":
 { Args: { "p_integration_id": string }; Returns: Json
                            },
+"list_backups":
+{ Args: { "p_limit"?: number,"p_shop_id"?: string }; Returns: Json
+                           },
 "process_order_stock_changes":
 { Args: { "p_idempotency_key"?: string,"p_order_id": string }; Returns: Json
+                           },
+"restore_backup_snapshot":
+{ Args: { "p_dry_run"?: boolean,"p_idempotency_key"?: string,"p_snapshot_id": string }; Returns: Json
                            },
 "restore_order_stock":
 { Args: { "p_idempotency_key"?: string,"p_order_id": string }; Returns: Json

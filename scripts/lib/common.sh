@@ -97,7 +97,7 @@ pg_is_running() {
 
 pg_init() {
   [ -f "$PG_DATA/PG_VERSION" ] && return 0
-  step "initdb into .local/pg"
+  step "initdb into ${PG_DATA#"$ROOT"/}"
   mkdir -p "$PG_DATA"
   [ "$(id -u)" -eq 0 ] && chown -R postgres:postgres "$LOCAL_DIR/pg"
   local pwfile; pwfile="$(mktemp)"; echo postgres >"$pwfile"; chmod 644 "$pwfile"

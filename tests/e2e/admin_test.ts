@@ -388,6 +388,34 @@ test("RLS: backups and platform metrics are invisible to a shop owner through su
   assert.ok(admin.data!.length >= 1, "a platform admin reads snapshots");
 });
 
+test("escalation attempts through supabase-js fail and change nothing", async () => {
+  const owner = clientFor(world.owner.jwt);
+  const outsider = clientFor(world.outsider.jwt);
+  // A user cannot make themselves a platform admin...
+  const promote = await owner.from("profiles").update({ is_platform_admin: true }).eq("id", world.owner.id).select();
+  assert.ok(promote.error, "is_platform_admin is not writable by its user");
+  // ...nor join another shop, as owner or at all.
+  for (const role of ["owner", "viewer"]) {
+    const join = await outsider.from("team_members").insert({
+      shop_id: world.shopId,
+      user_id: world.outsider.id,
+      role,
+      invited_by: world.outsider.id,
+    });
+    assert.ok(join.error, `joining another shop as ${role} is refused`);
+  }
+  const [state] = await sql`
+    select (select is_platform_admin from public.profiles where id = ${world.owner.id}) as promoted,
+           (select count(*)::int from public.team_members where shop_id = ${world.shopId} and user_id = ${world.outsider.id}) as joined`;
+  assert.deepEqual(state, { promoted: false, joined: 0 });
+  assertError(await call("owner", { action: "list_backups" }), 403, "forbidden");
+  assertError(
+    await invoke(outsider, "analytics-operations", { action: "get_shop_stats", shop_id: world.shopId }),
+    404,
+    "not_found",
+  );
+});
+
 test("(cleanup) remove this file's world", async () => {
   // The platform rows of the days this file generated counted its shops and
   // orders; recompute them without, so a dev database keeps true numbers.

@@ -520,6 +520,32 @@ test("get_low_stock of an unknown shop: 404 not_found", async () => {
   assertError(await call("owner", { action: "get_low_stock", shop_id: uuid() }), 404, "not_found");
 });
 
+test("an order of this shop naming another shop's item cannot touch that item's stock", async () => {
+  // Staff may write orders (RLS allows it), so line_items are attacker-controlled.
+  const foreign = await createItem(world, { shopId: world.otherShopId, stock: 9 });
+  const own = await createItem(world, { stock: 9 });
+  const { data: order, error } = await clientFor(world.staff.jwt)
+    .from("form_submissions")
+    .insert({
+      shop_id: world.shopId,
+      customer_name: "Mallory",
+      line_items: [{ item_id: own.id, quantity: 1 }, { item_id: foreign.id, quantity: 9 }],
+    })
+    .select("id")
+    .single();
+  assert.equal(error, null, JSON.stringify(error));
+  const before = await fingerprint(world);
+  const refused = assertError(
+    await call("staff", { action: "process_order", order_id: order!.id }),
+    400,
+    "invalid_request",
+  );
+  assert.deepEqual(refused.details.missing_item_ids, [foreign.id]);
+  assert.deepEqual(await fingerprint(world), before);
+  assert.equal(await stockOf(world, foreign.id), 9);
+  assert.deepEqual(await historyOf(world, foreign.id), []);
+});
+
 // ------------------------------------------------------------ concurrency
 
 test("concurrent orders for one item never oversell: exactly the ones that fit succeed", async () => {

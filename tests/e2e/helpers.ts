@@ -4,6 +4,12 @@
 //
 // Each test file builds its own world (users, two shops, team members) with
 // unique ids, so files depend neither on supabase/seed.sql nor on each other.
+// Files run one after the other (no --parallel): "a refused call changes
+// nothing" also compares platform-wide tables (snapshots, platform metrics)
+// that the admin tests write.
+//
+// Run: set -a; source .local/stack.env; set +a
+//      deno test --allow-net --allow-env --allow-read tests/e2e/
 
 import { createClient, FunctionsHttpError, type SupabaseClient } from "@supabase/supabase-js";
 import postgres from "postgres";

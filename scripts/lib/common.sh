@@ -5,14 +5,17 @@
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 
-# Two stacks can live side by side: `dev` (scripts/dev, the Supabase CLI's
-# ports) and `test` (scripts/test: its own folder and ports, wiped each run,
-# so running the tests never touches a developer's data).
+# Stacks live side by side, each with its own folder and ports: `dev`
+# (scripts/dev, the Supabase CLI's ports), `test` (scripts/test, wiped each
+# run, so running the tests never touches a developer's data), `bench`
+# (scripts/bench) and `scratch` (for experiments: `STACK_NAME=scratch scripts/dev`).
 STACK_NAME="${STACK_NAME:-dev}"
 case "$STACK_NAME" in
   dev) LOCAL_DIR="$ROOT/.local"; PORT_BASE=54000 ;;
   test) LOCAL_DIR="$ROOT/.local/test"; PORT_BASE=55000 ;;
-  *) echo "STACK_NAME must be dev or test" >&2; exit 1 ;;
+  bench) LOCAL_DIR="$ROOT/.local/bench"; PORT_BASE=56000 ;;
+  scratch) LOCAL_DIR="$ROOT/.local/scratch"; PORT_BASE=57000 ;;
+  *) echo "STACK_NAME must be dev, test, bench or scratch" >&2; exit 1 ;;
 esac
 PG_DATA="$LOCAL_DIR/pg/data"
 PG_LOG="$LOCAL_DIR/pg/postgres.log"

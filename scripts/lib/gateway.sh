@@ -2,7 +2,7 @@
 # The local PostgREST-compatible gateway (crates/gateway). Source after
 # common.sh; defines functions only.
 #
-#   gateway_build        release build of target/release/gateway
+#   gateway_build        builds $GATEWAY_BIN
 #   gateway_conformance  its conformance tests against the local Postgres
 #                        (they recreate the database `gateway_conformance`)
 #
@@ -13,11 +13,15 @@
 # and wait for `curl -fsS http://127.0.0.1:$GATEWAY_PORT/health`.
 # Keys: gateway_token --role anon|service_role  (or --role authenticated --sub <uuid> [--email e] [--ttl-secs n]).
 
-GATEWAY_BIN="$ROOT/target/release/gateway"
+# Cargo profile of the gateway binary: `server` (Cargo.toml: optimized, panics
+# unwind) for scripts/dev and scripts/bench; scripts/test sets `dev`, whose
+# dependencies the conformance tests have already built.
+GATEWAY_PROFILE="${GATEWAY_PROFILE:-server}"
+if [ "$GATEWAY_PROFILE" = dev ]; then GATEWAY_BIN="$ROOT/target/debug/gateway"; else GATEWAY_BIN="$ROOT/target/$GATEWAY_PROFILE/gateway"; fi
 
 gateway_build() {
-  step "building the gateway"
-  (cd "$ROOT" && cargo build --release -p gateway --bin gateway)
+  step "building the gateway (profile $GATEWAY_PROFILE)"
+  (cd "$ROOT" && cargo build --profile "$GATEWAY_PROFILE" -p gateway --bin gateway)
 }
 
 # name=url pairs for the three Deno processes, in the gateway's FUNCTIONS_UPSTREAMS format.

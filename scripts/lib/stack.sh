@@ -40,9 +40,9 @@ proc_stop() { # name
   rm -f "$pidfile"
 }
 
-wait_for_http() { # url what
+wait_for_http() { # url what [method]
   for _ in $(seq 100); do
-    curl -fsS -o /dev/null "$1" 2>/dev/null && return 0
+    curl -fsS -o /dev/null -X "${3:-GET}" "$1" 2>/dev/null && return 0
     sleep 0.2
   done
   die "$2 did not answer at $1 (see $LOG_DIR)"
@@ -51,10 +51,10 @@ wait_for_http() { # url what
 # Keys and demo logins are JWTs signed with the local secret by the gateway
 # binary, so nothing else needs a JWT library.
 mint_token() { # role [sub] [email]
-  local args=(token --role "$1" --ttl-secs 31536000)
+  local args=(--role "$1" --ttl-secs 31536000)
   [ -n "${2:-}" ] && args+=(--sub "$2")
   [ -n "${3:-}" ] && args+=(--email "$3")
-  SUPABASE_JWT_SECRET="$SUPABASE_JWT_SECRET" "$GATEWAY_BIN" "${args[@]}"
+  gateway_token "${args[@]}"
 }
 
 # Demo users of supabase/seed.sql: env name, user id, email.
@@ -98,15 +98,15 @@ functions_start() {
       proc_start "fn-$name" deno run --allow-net --allow-env --allow-read="$ROOT/functions" \
       "$ROOT/functions/$name/index.ts"
   done
+  # OPTIONS is the one method a function answers 200 without a JWT.
+  for name in "${FUNCTION_NAMES[@]}"; do
+    wait_for_http "http://127.0.0.1:$(function_port "$name")/" "$name" OPTIONS
+  done
 }
 
 gateway_start() {
-  local upstreams="" name
-  for name in "${FUNCTION_NAMES[@]}"; do
-    upstreams+="${upstreams:+,}$name=http://127.0.0.1:$(function_port "$name")"
-  done
-  GATEWAY_PORT="$GATEWAY_PORT" DATABASE_URL="$AUTHENTICATOR_URL" SUPABASE_JWT_SECRET="$SUPABASE_JWT_SECRET" \
-    FUNCTIONS_UPSTREAMS="$upstreams" proc_start gateway "$GATEWAY_BIN" serve
+  GATEWAY_PORT="$GATEWAY_PORT" GATEWAY_DATABASE_URL="$AUTHENTICATOR_URL" SUPABASE_JWT_SECRET="$SUPABASE_JWT_SECRET" \
+    FUNCTIONS_UPSTREAMS="$(gateway_function_upstreams)" proc_start gateway "$GATEWAY_BIN" serve
   wait_for_http "http://127.0.0.1:$GATEWAY_PORT/health" gateway
 }
 

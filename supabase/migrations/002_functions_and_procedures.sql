@@ -332,6 +332,14 @@ begin
 
   v_change := coalesce(p_change, p_set_to - v_previous_stock);
 
+  -- Stock is an integer column: a restock past its largest value is refused
+  -- here rather than failing the update with an integer-overflow error.
+  if v_previous_stock::bigint + v_change > 2147483647 then
+    raise exception using errcode = 'PT400', message = 'invalid_request',
+      detail = '{"field": "change"}',
+      hint = pg_catalog.format('Item %L has %s in stock; the stock cannot exceed 2147483647', v_item.name, v_previous_stock);
+  end if;
+
   if v_change = 0 then
     -- set_to equal to the current stock: a confirmed count, nothing to record.
     v_response := pg_catalog.jsonb_build_object('item_id', p_item_id, 'previous_stock', v_previous_stock,
@@ -346,8 +354,8 @@ begin
     if not found then
       raise exception using errcode = 'PT409', message = 'insufficient_stock',
         detail = pg_catalog.jsonb_build_object('item_id', p_item_id, 'available', v_previous_stock,
-                                               'requested', -v_change)::text,
-        hint = pg_catalog.format('Item %L has %s in stock, %s requested', v_item.name, v_previous_stock, -v_change);
+                                               'requested', -(v_change::bigint))::text,
+        hint = pg_catalog.format('Item %L has %s in stock, %s requested', v_item.name, v_previous_stock, -(v_change::bigint));
     end if;
 
     insert into public.stock_history

@@ -1,0 +1,210 @@
+// Promise 5: a member of another shop, holding a valid JWT, can neither read
+// nor change anything of shop B, and cannot even learn whether B's ids exist.
+// The attacker (owner of shop A) tries every function action with B's ids and
+// with ids that exist nowhere, and every public table directly through
+// PostgREST (by id, by shop filter, unfiltered, insert, update, delete, and
+// every RPC). Answers for B's real ids must equal the answers for random ids,
+// and nothing of B (or anything else) changes.
+
+import { assert, connectDb, type FunctionName, test } from "../e2e/helpers.ts";
+import { createItem, createOrder, createWorld, destroyWorld, type World } from "../e2e/fixtures.ts";
+import { callFunction, databaseFingerprint, recordFigures, rest } from "./support.ts";
+
+/** Replaces every id of `ids` in a JSON text by a placeholder, and drops request ids. */
+function normalize(text: string, ids: string[]): string {
+  let out = text.replace(/"request_id":"[0-9a-f-]{36}"/g, '"request_id":"-"');
+  for (const id of ids) out = out.replaceAll(id, "<ID>");
+  return out;
+}
+
+/** Primary keys of shop B's rows, per public table with a shop_id. */
+async function victimRows(world: World): Promise<Record<string, string[]>> {
+  const tables = await world.sql<{ name: string; has_shop_id: boolean }[]>`
+    select c.relname as name,
+           exists (select 1 from information_schema.columns x
+                    where x.table_schema = 'public' and x.table_name = c.relname and x.column_name = 'shop_id') as has_shop_id
+      from pg_catalog.pg_class c join pg_catalog.pg_namespace n on n.oid = c.relnamespace
+     where n.nspname = 'public' and c.relkind = 'r' order by 1`;
+  const out: Record<string, string[]> = {};
+  for (const { name, has_shop_id } of tables) {
+    if (!has_shop_id) continue;
+    const rows = await world.sql.unsafe(`select id::text as id from public.${name} where shop_id = $1`, [world.shopId])
+      .catch(() => [] as { id: string }[]); // tables keyed otherwise are covered by the shop filter
+    out[name] = rows.map((r) => r.id as string);
+  }
+  return out;
+}
+
+test("another shop's user cannot read, change or probe shop B through the functions", async () => {
+  const world = await createWorld(connectDb());
+  try {
+    const attacker = world.outsider.jwt; // owner of world.otherShopId (shop A)
+    const item = await createItem(world, { stock: 9 });
+    const order = await createOrder(world, [{ item_id: item.id, quantity: 2 }]);
+    const deducted = await createOrder(world, [{ item_id: item.id, quantity: 1 }], { status: "cancelled" });
+    await world.sql`update public.form_submissions set stock_deducted_at = now() where id = ${deducted}`;
+    const snapshot = (await callFunction("admin-operations", world.platformAdmin.jwt, { action: "create_backup", shop_id: world.shopId }))
+      .body.data.snapshots[0].id;
+    await createItem(world, { shopId: world.otherShopId, stock: 3 });
+
+    const before = await databaseFingerprint(world.sql);
+    // Each probe is a function of the id; it is sent with B's id and with an id that exists nowhere.
+    const probes: [FunctionName, string, (id: string) => Record<string, unknown>][] = [
+      ["inventory-operations", item.id, (id) => ({ action: "update", item_id: id, change: -1, reason: "sale" })],
+      ["inventory-operations", item.id, (id) => ({ action: "update", item_id: id, set_to: 0, reason: "correction", expected_stock: 9 })],
+      ["inventory-operations", order, (id) => ({ action: "process_order", order_id: id })],
+      ["inventory-operations", deducted, (id) => ({ action: "restore_order", order_id: id })],
+      ["inventory-operations", world.shopId, (id) => ({ action: "get_low_stock", shop_id: id, threshold: 100 })],
+      ["analytics-operations", world.shopId, (id) => ({ action: "generate_daily", shop_id: id, date: "2026-11-01" })],
+      ["analytics-operations", world.shopId, (id) => ({ action: "generate_product", shop_id: id, start_date: "2026-10-01", end_date: "2026-10-31" })],
+      ["analytics-operations", world.shopId, (id) => ({ action: "get_metrics", shop_id: id, start_date: "2026-10-01", end_date: "2026-10-31" })],
+      ["analytics-operations", world.shopId, (id) => ({ action: "get_shop_stats", shop_id: id })],
+      ["admin-operations", world.shopId, (id) => ({ action: "create_backup", shop_id: id })],
+      ["admin-operations", snapshot, (id) => ({ action: "restore_backup", snapshot_id: id, dry_run: false })],
+      ["admin-operations", world.shopId, (id) => ({ action: "list_backups", shop_id: id })],
+    ];
+    let calls = 0;
+    for (const [fn, victimId, body] of probes) {
+      const random = crypto.randomUUID();
+      const real = await callFunction(fn, attacker, body(victimId));
+      const none = await callFunction(fn, attacker, body(random));
+      calls += 2;
+      const label = `${fn} ${body(victimId).action}`;
+      assert.ok([403, 404].includes(real.status), `${label}: refused, got ${real.status} ${real.text}`);
+      assert.equal(
+        normalize(real.text, [victimId]),
+        normalize(none.text, [random]),
+        `${label}: B's id and a random id get the same answer`,
+      );
+      assert.equal(real.status, none.status);
+      assert.ok(!real.text.includes(item.name) && !real.text.includes(world.owner.email), `${label}: leaks B's data`);
+    }
+
+    // An order of the attacker's own shop naming B's item is refused like one naming nothing.
+    const withVictimItem = await createOrder(world, [{ item_id: item.id, quantity: 1 }], { shopId: world.otherShopId });
+    const random = crypto.randomUUID();
+    const withAbsentItem = await createOrder(world, [{ item_id: random, quantity: 1 }], { shopId: world.otherShopId });
+    const a = await callFunction("inventory-operations", attacker, { action: "process_order", order_id: withVictimItem });
+    const b = await callFunction("inventory-operations", attacker, { action: "process_order", order_id: withAbsentItem });
+    calls += 2;
+    assert.equal(a.status, 400, a.text);
+    assert.equal(
+      normalize(a.text, [item.id, withVictimItem]).replace(/#\d+/g, "#N"),
+      normalize(b.text, [random, withAbsentItem]).replace(/#\d+/g, "#N"),
+    );
+    const after = await databaseFingerprint(world.sql);
+    // Only the attacker's own two orders were added (by this test's fixtures).
+    delete before["public.form_submissions"];
+    delete after["public.form_submissions"];
+    delete before["private.order_number_counters"];
+    delete after["private.order_number_counters"];
+    assert.deepEqual(after, before, "nothing changed");
+    const [{ n }] = await world.sql<{ n: number }[]>`
+      select count(*)::int as n from public.form_submissions
+       where shop_id = ${world.shopId} and stock_deducted_at is null and id = ${order}`;
+    assert.equal(n, 1, "B's order is still not deducted");
+    await recordFigures("tenancy.functions", { probes: calls, leaks: 0 });
+  } finally {
+    await destroyWorld(world);
+  }
+});
+
+test("another shop's user cannot read, change or probe shop B directly through PostgREST", async () => {
+  const world = await createWorld(connectDb());
+  try {
+    const attacker = world.outsider.jwt;
+    const item = await createItem(world, { stock: 9 });
+    const order = await createOrder(world, [{ item_id: item.id, quantity: 2 }]);
+    const processed = await callFunction("inventory-operations", world.staff.jwt, { action: "process_order", order_id: order });
+    assert.equal(processed.status, 200, processed.text);
+    await callFunction("analytics-operations", world.staff.jwt, { action: "generate_daily", shop_id: world.shopId });
+    await callFunction("admin-operations", world.platformAdmin.jwt, { action: "create_backup", shop_id: world.shopId });
+    await createItem(world, { shopId: world.otherShopId, stock: 3 });
+    const victim = { rows: await victimRows(world) };
+    const victimUsers = [world.owner.id, world.admin.id, world.staff.id, world.viewer.id];
+
+    const before = await databaseFingerprint(world.sql);
+    let requests = 0;
+    const tables = [...Object.keys(victim.rows), "shops", "profiles", "platform_metrics"];
+    for (const table of tables) {
+      const scope = table === "shops" ? "id" : "shop_id";
+      const hasScope = table in victim.rows || table === "shops";
+      // Unfiltered: nothing of B in what comes back.
+      const all = await rest(attacker, "GET", `${table}?select=*`);
+      requests++;
+      if (all.status === 200) {
+        const text = JSON.stringify(all.body);
+        assert.ok(!text.includes(world.shopId), `${table}: an unfiltered read shows shop B: ${text.slice(0, 300)}`);
+        for (const user of victimUsers) assert.ok(!text.includes(user), `${table}: shows a member of B`);
+      } else {
+        assert.ok(all.status >= 400 && all.status < 500, `${table}: ${all.status} ${all.text}`);
+      }
+      if (!hasScope) continue;
+      // By filter, and by every one of B's primary keys against a random one: the same empty answer.
+      const byShop = await rest(attacker, "GET", `${table}?${scope}=eq.${world.shopId}`);
+      const byNothing = await rest(attacker, "GET", `${table}?${scope}=eq.${crypto.randomUUID()}`);
+      requests += 2;
+      assert.equal(byShop.text, byNothing.text, `${table}: filtering on B's id answers like a random id`);
+      for (const id of (victim.rows[table] ?? [world.shopId]).slice(0, 3)) {
+        const real = await rest(attacker, "GET", `${table}?id=eq.${id}`);
+        // An absent key of the same type (bigint ids far beyond the sequence).
+        const absent = /^\d+$/.test(id) ? String(Number(id) + 1_000_000_000) : crypto.randomUUID();
+        const none = await rest(attacker, "GET", `${table}?id=eq.${absent}`);
+        requests += 2;
+        assert.equal(real.text, none.text, `${table}: B's row ${id} answers like a random id`);
+        assert.equal(real.status, none.status);
+      }
+      // Writes: moving B's rows into A, renaming, deleting, inserting into B.
+      const attackerShop = world.otherShopId;
+      const patch = table === "shops" ? { name: "pwned" } : { shop_id: attackerShop };
+      const patched = await rest(attacker, "PATCH", `${table}?${scope}=eq.${world.shopId}`, patch);
+      const deleted = await rest(attacker, "DELETE", `${table}?${scope}=eq.${world.shopId}`);
+      const inserted = await rest(attacker, "POST", table, table === "shops"
+        ? { id: world.shopId, owner_id: world.outsider.id, name: "x", slug: `x-${crypto.randomUUID().slice(0, 8)}` }
+        : { shop_id: world.shopId });
+      requests += 3;
+      for (const [what, answer] of [["PATCH", patched], ["DELETE", deleted]] as const) {
+        assert.ok(
+          (answer.status < 300 && JSON.stringify(answer.body) === "[]") || (answer.status >= 400 && answer.status < 500),
+          `${table} ${what}: ${answer.status} ${answer.text}`,
+        );
+      }
+      assert.ok(inserted.status >= 400 && inserted.status < 500, `${table} insert into B: ${inserted.status} ${inserted.text}`);
+    }
+
+    // Every RPC the API exposes, called directly with B's ids, answers like one with random ids.
+    const rpcs: [string, (ids: { shop: string; item: string; order: string }) => Record<string, unknown>][] = [
+      ["update_stock", (x) => ({ p_item_id: x.item, p_change: -1, p_reason: "sale" })],
+      ["process_order_stock_changes", (x) => ({ p_order_id: x.order })],
+      ["restore_order_stock", (x) => ({ p_order_id: x.order })],
+      ["get_low_stock_items", (x) => ({ p_shop_id: x.shop })],
+      ["generate_daily_sales_metrics", (x) => ({ p_shop_id: x.shop })],
+      ["get_sales_metrics", (x) => ({ p_shop_id: x.shop, p_start: "2026-10-01", p_end: "2026-10-31" })],
+      ["generate_product_analytics", (x) => ({ p_shop_id: x.shop, p_start: "2026-10-01", p_end: "2026-10-31" })],
+      ["get_shop_stats", (x) => ({ p_shop_id: x.shop })],
+      ["create_backup_snapshot", (x) => ({ p_shop_id: x.shop })],
+      ["list_backups", (x) => ({ p_shop_id: x.shop })],
+    ];
+    for (const [rpc, args] of rpcs) {
+      const real = await rest(attacker, "POST", `rpc/${rpc}`, args({ shop: world.shopId, item: item.id, order }));
+      const randomIds = { shop: crypto.randomUUID(), item: crypto.randomUUID(), order: crypto.randomUUID() };
+      const none = await rest(attacker, "POST", `rpc/${rpc}`, args(randomIds));
+      requests += 2;
+      assert.ok(real.status >= 400 && real.status < 500, `rpc ${rpc}: ${real.status} ${real.text}`);
+      assert.equal(
+        normalize(real.text, [world.shopId, item.id, order]),
+        normalize(none.text, Object.values(randomIds)),
+        `rpc ${rpc}: B's ids answer like random ids`,
+      );
+    }
+    // Schema private is not reachable at all.
+    const priv = await rest(attacker, "GET", "app_secrets?select=*", undefined, { "accept-profile": "private" });
+    requests++;
+    assert.ok(priv.status >= 400 && priv.status < 500, `private schema: ${priv.status} ${priv.text}`);
+
+    assert.deepEqual(await databaseFingerprint(world.sql), before, "nothing changed anywhere");
+    await recordFigures("tenancy.postgrest", { tables: tables.length, requests, leaks: 0 });
+  } finally {
+    await destroyWorld(world);
+  }
+});

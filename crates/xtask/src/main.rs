@@ -377,9 +377,12 @@ version = \"0.2.130\"
 ";
 
     fn check(lock: &str) -> Result<()> {
+        // Tests run in parallel: each call gets its own file.
+        static NEXT_FILE: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
         let dir = std::env::temp_dir().join(format!("xtask-lock-{}", std::process::id()));
         fs::create_dir_all(&dir)?;
-        let path = dir.join(format!("Cargo.lock.{}", lock.len()));
+        let file = NEXT_FILE.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let path = dir.join(format!("Cargo.lock.{file}"));
         fs::write(&path, lock)?;
         let result = check_wasm_bindgen_pin(&path);
         fs::remove_file(&path)?;

@@ -8,7 +8,7 @@ use wasm_bindgen::{JsCast, JsValue};
 use crate::dispatch::{route, Action, Route};
 use crate::error::{ApiError, ErrorCode};
 use crate::http::{HttpRequest, HttpResponse};
-use crate::rpc::{read_rpc_response, Env, RpcRequest};
+use crate::rpc::{read_rpc_response, Env, RpcRequest, RPC_TIMEOUT_MS};
 
 /// Answers one request of the shim: `{method, url, headers, body, request_id}` and
 /// `{supabase_url, anon_key}` in, `{status, headers, body}` out. Never rejects for an
@@ -32,13 +32,15 @@ pub async fn serve<A: Action>(request: JsValue, env: JsValue) -> JsValue {
     encode_response(&response)
 }
 
-/// Sends the RPC request; a failed fetch (DNS, refused, reset) is `upstream_unavailable`.
+/// Sends the RPC request; a failed fetch (DNS, refused, reset) or one that takes longer
+/// than `RPC_TIMEOUT_MS` (headers and body) is `upstream_unavailable`.
 async fn call(rpc: &RpcRequest) -> Result<serde_json::Value, ApiError> {
     let unavailable = |cause: gloo_net::Error| ApiError {
         internal: Some(format!("fetch {} failed: {cause}", rpc.url)),
         ..ApiError::of(ErrorCode::UpstreamUnavailable)
     };
-    let mut builder = gloo_net::http::Request::post(&rpc.url);
+    let timeout = web_sys::AbortSignal::timeout_with_u32(RPC_TIMEOUT_MS);
+    let mut builder = gloo_net::http::Request::post(&rpc.url).abort_signal(Some(&timeout));
     for (name, value) in &rpc.headers {
         builder = builder.header(name, value);
     }

@@ -7,6 +7,13 @@ use serde_json::{Map, Value};
 use crate::auth::AuthContext;
 use crate::error::{ApiError, ErrorCode};
 
+/// How long one RPC request may take before the edge gives up and answers 503
+/// `upstream_unavailable` (a hung PostgREST or database must not hold the caller forever).
+/// Well above Supabase's 8 s statement timeout for `authenticated`, so no statement the
+/// database would still finish is cut short; a write that did commit is safe to retry
+/// with its idempotency key.
+pub const RPC_TIMEOUT_MS: u32 = 20_000;
+
 /// What the shim reads from the Edge Runtime environment.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Env {

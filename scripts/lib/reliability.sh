@@ -17,7 +17,7 @@ reliability_tests() {
   (set -a; source "$STACK_ENV"; set +a
    export STACK_NAME GATEWAY_PROFILE RELIABILITY_FIGURES="$figures"
    cd "$ROOT" && deno test --no-prompt --allow-net --allow-env --allow-read --allow-write="$LOCAL_DIR" \
-     --allow-run=bash tests/reliability/)
+     --allow-run=bash,deno tests/reliability/)
   step "reliability figures ($figures)"
   cat "$figures"
 }

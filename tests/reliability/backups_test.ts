@@ -42,20 +42,29 @@ test("snapshot, delete items and orders, restore: every row and the checksum are
     for (let i = 0; i < 6; i++) items.push(await createItem(world, { stock: 20 + i, name: `Backed up ${i}` }));
     const orders = [];
     for (let i = 0; i < 8; i++) {
-      orders.push(await createOrder(world, [
-        { item_id: items[i % 6].id, quantity: 1 + (i % 3) },
-        { item_id: items[(i + 2) % 6].id, quantity: 1 },
-      ]));
+      orders.push(
+        await createOrder(world, [
+          { item_id: items[i % 6].id, quantity: 1 + (i % 3) },
+          { item_id: items[(i + 2) % 6].id, quantity: 1 },
+        ]),
+      );
     }
     for (const order of orders.slice(0, 5)) {
-      const a = await callFunction("inventory-operations", world.staff.jwt, { action: "process_order", order_id: order });
+      const a = await callFunction("inventory-operations", world.staff.jwt, {
+        action: "process_order",
+        order_id: order,
+      });
       assert.equal(a.status, 200, a.text);
     }
     const before = await shopRows(world.sql, world.shopId);
     const created = await admin(world, { action: "create_backup", shop_id: world.shopId });
     assert.equal(created.status, 200, created.text);
     const snapshot = created.body.data.snapshots[0];
-    assert.equal(snapshot.checksum, await liveChecksum(world.sql, world.shopId), "the snapshot's checksum is the live data's");
+    assert.equal(
+      snapshot.checksum,
+      await liveChecksum(world.sql, world.shopId),
+      "the snapshot's checksum is the live data's",
+    );
 
     // The accident: items, orders and their history gone (history is
     // append-only, so the deletion goes through its sanctioned purge marker).
@@ -103,10 +112,12 @@ test("a snapshot whose data or checksum was tampered with is refused and changes
     await world.sql`update public.items set stock = 1 where id = ${item.id}`;
 
     const tamperings: [string, (id: string) => Promise<unknown>][] = [
-      ["data", (id) => world.sql`
+      ["data", (id) =>
+        world.sql`
         update public.recovery_snapshots
            set data = jsonb_set(data, '{items,0,stock}', '500') where id = ${id}`],
-      ["checksum", (id) => world.sql`
+      ["checksum", (id) =>
+        world.sql`
         update public.recovery_snapshots set checksum = repeat('0', 64) where id = ${id}`],
     ];
     for (const [what, tamper] of tamperings) {
@@ -135,7 +146,10 @@ test("the cleanup job removes expired snapshots and nothing else", async () => {
     await createItem(world, { stock: 5 });
     const ids: string[] = [];
     for (let i = 0; i < 4; i++) {
-      const created = await admin(world, { action: "create_backup", shop_id: i % 2 ? world.otherShopId : world.shopId });
+      const created = await admin(world, {
+        action: "create_backup",
+        shop_id: i % 2 ? world.otherShopId : world.shopId,
+      });
       ids.push(created.body.data.snapshots[0].id);
     }
     // Two expired (one just now, one long ago), one expiring in a minute, one fresh.
@@ -145,7 +159,9 @@ test("the cleanup job removes expired snapshots and nothing else", async () => {
 
     const rowsBefore = await world.sql<{ id: string }[]>`select id from public.recovery_snapshots order by id`;
     const expired = new Set(
-      (await world.sql<{ id: string }[]>`select id from public.recovery_snapshots where expires_at <= now()`).map((r) => r.id),
+      (await world.sql<{ id: string }[]>`select id from public.recovery_snapshots where expires_at <= now()`).map((r) =>
+        r.id
+      ),
     );
     assert.ok(expired.has(ids[0]) && expired.has(ids[1]));
     const otherTables = async () => {
@@ -161,8 +177,14 @@ test("the cleanup job removes expired snapshots and nothing else", async () => {
     assert.ok(job, "the cleanup job is scheduled");
     await world.sql.unsafe(job.command);
 
-    const rowsAfter = (await world.sql<{ id: string }[]>`select id from public.recovery_snapshots order by id`).map((r) => r.id);
-    assert.deepEqual(rowsAfter, rowsBefore.map((r) => r.id).filter((id) => !expired.has(id)), "exactly the expired ones went");
+    const rowsAfter = (await world.sql<{ id: string }[]>`select id from public.recovery_snapshots order by id`).map((
+      r,
+    ) => r.id);
+    assert.deepEqual(
+      rowsAfter,
+      rowsBefore.map((r) => r.id).filter((id) => !expired.has(id)),
+      "exactly the expired ones went",
+    );
     assert.ok(rowsAfter.includes(ids[2]) && rowsAfter.includes(ids[3]));
     assert.deepEqual(await otherTables(), before, "no other table changed");
 
@@ -170,7 +192,11 @@ test("the cleanup job removes expired snapshots and nothing else", async () => {
     const again = await admin(world, { action: "cleanup_snapshots" });
     assert.equal(again.status, 200, again.text);
     assert.equal(again.body.data.deleted, 0);
-    await recordFigures("backups.cleanup", { snapshots_before: rowsBefore.length, expired: expired.size, kept: rowsAfter.length });
+    await recordFigures("backups.cleanup", {
+      snapshots_before: rowsBefore.length,
+      expired: expired.size,
+      kept: rowsAfter.length,
+    });
   } finally {
     await destroyWorld(world);
   }

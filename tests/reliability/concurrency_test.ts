@@ -28,7 +28,11 @@ interface HistoryRow {
  * the previous one ended, so no change was lost, doubled or applied on a
  * stale value, and no intermediate stock was negative.
  */
-async function assertHistoryChains(world: World, initial: Map<string, number>, since: bigint): Promise<Map<string, HistoryRow[]>> {
+async function assertHistoryChains(
+  world: World,
+  initial: Map<string, number>,
+  since: bigint,
+): Promise<Map<string, HistoryRow[]>> {
   const rows = await world.sql<HistoryRow[]>`
     select h.id::text, h.item_id, h.change, h.previous_stock, h.new_stock, h.reference_id, h.note
       from public.stock_history h where h.shop_id = ${world.shopId} and h.id > ${since.toString()}
@@ -107,7 +111,11 @@ test("200 concurrent process_order calls over 5 shared items never oversell", as
         assert.equal(data.already_processed, false, `order ${order.id} processed once`);
         for (const line of data.items) {
           const demand = order.lines.filter((l) => l.item_id === line.item_id).reduce((s, l) => s + l.quantity, 0);
-          assert.equal(line.previous_stock - line.new_stock, demand, `order ${order.id} item ${line.item_id} deducted its demand`);
+          assert.equal(
+            line.previous_stock - line.new_stock,
+            demand,
+            `order ${order.id} item ${line.item_id} deducted its demand`,
+          );
         }
       } else {
         // Only a shortfall may refuse a valid order: no deadlock, serialization
@@ -136,7 +144,11 @@ test("200 concurrent process_order calls over 5 shared items never oversell", as
       select id, stock_deducted_at is not null as deducted from public.form_submissions
        where id = any(${orders.map((o) => o.id)}::uuid[])`;
     for (const row of deducted) {
-      assert.equal(row.deducted, applied.has(row.id), `order ${row.id}: stock_deducted_at set exactly when it answered 200`);
+      assert.equal(
+        row.deducted,
+        applied.has(row.id),
+        `order ${row.id}: stock_deducted_at set exactly when it answered 200`,
+      );
     }
     assert.ok(applied.size > 0 && applied.size < ORDERS, `some orders applied and some refused (${applied.size})`);
 
@@ -147,7 +159,9 @@ test("200 concurrent process_order calls over 5 shared items never oversell", as
       wall_ms: Math.round(wallMs),
       latency: latency(answers.map((a) => a.ms)),
       units_sold: [...initial.values()].reduce((s, v) => s + v, 0) -
-        (await world.sql<{ s: number }[]>`select sum(stock)::int as s from public.items where id = any(${items}::uuid[])`)[0].s,
+        (await world.sql<
+          { s: number }[]
+        >`select sum(stock)::int as s from public.items where id = any(${items}::uuid[])`)[0].s,
     });
   } finally {
     await destroyWorld(world);

@@ -152,7 +152,10 @@ test("Postgres restarted while orders are in flight: all or nothing, 503, recove
         assert.equal(a.body?.error?.code, "upstream_unavailable", a.text);
       }
     }
-    assert.ok((counts["503 upstream_unavailable"] ?? 0) > 0, `the outage was seen by some orders: ${JSON.stringify(counts)}`);
+    assert.ok(
+      (counts["503 upstream_unavailable"] ?? 0) > 0,
+      `the outage was seen by some orders: ${JSON.stringify(counts)}`,
+    );
     const inFlightAtStop = outcomes.filter((o) =>
       o.started_ms < window.down_at_ms && o.started_ms + o.answer!.ms > window.down_at_ms
     ).length;
@@ -161,7 +164,10 @@ test("Postgres restarted while orders are in flight: all or nothing, 503, recove
     // Back without a manual step: the same gateway and function processes serve again.
     const firstRefused = outcomes.find((o) => o.answer!.status !== 200)!;
     const recoveryMs = await waitUntil("the stack serving again", RECOVERY_BOUND_MS, async () => {
-      const a = await callFunction("inventory-operations", world.staff.jwt, { action: "get_low_stock", shop_id: world.shopId });
+      const a = await callFunction("inventory-operations", world.staff.jwt, {
+        action: "get_low_stock",
+        shop_id: world.shopId,
+      });
       return a.status === 200;
     });
 
@@ -170,7 +176,9 @@ test("Postgres restarted while orders are in flight: all or nothing, 503, recove
     await setup.end({ timeout: 1 }).catch(() => {});
     const deducted = await assertAllOrNothing(world.sql, orders, initial);
     for (const o of outcomes) {
-      if (o.answer!.status === 200) assert.ok(deducted.has(o.order), `order ${o.order} answered 200 but is not deducted`);
+      if (o.answer!.status === 200) {
+        assert.ok(deducted.has(o.order), `order ${o.order} answered 200 but is not deducted`);
+      }
     }
 
     // The refused orders retried with their keys: each completes exactly once.
@@ -197,7 +205,9 @@ test("Postgres restarted while orders are in flight: all or nothing, 503, recove
       latency_503: latency(faultAnswers),
       latency_all: latency(outcomes.map((o) => o.answer!.ms)),
       recovery_ms_after_start: Math.round(recoveryMs),
-      answered_200_after_restart: outcomes.filter((o) => o.started_ms > window.up_at_ms && o.answer!.status === 200).length,
+      answered_200_after_restart: outcomes.filter((o) =>
+        o.started_ms > window.up_at_ms && o.answer!.status === 200
+      ).length,
       sent_after_restart: outcomes.filter((o) => o.started_ms > window.up_at_ms).length,
       retried: retries.length,
     });
@@ -236,4 +246,74 @@ test("gateway stopped: every function answers 503 upstream_unavailable quickly",
   }
   await recordFigures("faults.gateway_stopped", { calls: timings.length, latency_503: latency(timings) });
   await destroyWorld(world);
+});
+
+/** crates/edge-core/src/rpc.rs RPC_TIMEOUT_MS: how long the edge waits for PostgREST. */
+const RPC_TIMEOUT_MS = 20_000;
+
+test("a hung upstream: the function gives up after its RPC timeout with 503, not a hang", async () => {
+  // A server that accepts connections and never answers, and an inventory
+  // function whose SUPABASE_URL points at it.
+  const blackHole = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const held: Deno.Conn[] = [];
+  const accepting = (async () => {
+    for await (const conn of blackHole) held.push(conn);
+  })().catch(() => {});
+  const probe = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const port = (probe.addr as Deno.NetAddr).port;
+  probe.close();
+  const root = new URL("../../", import.meta.url).pathname;
+  const fn = new Deno.Command("deno", {
+    args: [
+      "run",
+      "--allow-net",
+      "--allow-env",
+      `--allow-read=${root}functions`,
+      `${root}functions/inventory-operations/index.ts`,
+    ],
+    env: {
+      PORT: String(port),
+      SUPABASE_URL: `http://127.0.0.1:${(blackHole.addr as Deno.NetAddr).port}`,
+      SUPABASE_ANON_KEY: "anon",
+    },
+    stdout: "null",
+    stderr: "null",
+  }).spawn();
+  try {
+    const url = `http://127.0.0.1:${port}/`;
+    await waitUntil(
+      "the function listening",
+      20_000,
+      async () => (await fetch(url, { method: "OPTIONS" }).then((r) => r.body?.cancel().then(() => r.ok))) === true,
+    );
+    const world = { jwt: "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJ4In0.c2ln" };
+    const answers = await Promise.all(
+      Array.from(
+        { length: 3 },
+        () =>
+          callFunction("inventory-operations", world.jwt, { action: "get_low_stock", shop_id: crypto.randomUUID() }, {
+            baseUrl: url,
+            timeoutMs: RPC_TIMEOUT_MS + 15_000,
+          }),
+      ),
+    );
+    for (const answer of answers) {
+      assert.equal(answer.status, 503, answer.text);
+      assert.equal(answer.body.error.code, "upstream_unavailable", answer.text);
+      assert.ok(
+        answer.ms >= RPC_TIMEOUT_MS - 1_000 && answer.ms < RPC_TIMEOUT_MS + 5_000,
+        `answered after ${answer.ms} ms`,
+      );
+    }
+    await recordFigures("faults.hung_upstream", {
+      rpc_timeout_ms: RPC_TIMEOUT_MS,
+      latency_503: latency(answers.map((a) => a.ms)),
+    });
+  } finally {
+    fn.kill();
+    await fn.status;
+    blackHole.close();
+    for (const conn of held) conn.close();
+    await accepting;
+  }
 });

@@ -111,8 +111,20 @@ function corpus(ids: { item: string; order: string; shop: string; snapshot: stri
       kinds: { item_id: "uuid", change: "nonzero", reason: "reason", note: "note", expected_stock: "nonneg" },
       required: ["item_id", "reason"],
     },
-    { fn: "inventory-operations", action: "process_order", base: { order_id: ids.order }, kinds: { order_id: "uuid" }, required: ["order_id"] },
-    { fn: "inventory-operations", action: "restore_order", base: { order_id: ids.order }, kinds: { order_id: "uuid" }, required: ["order_id"] },
+    {
+      fn: "inventory-operations",
+      action: "process_order",
+      base: { order_id: ids.order },
+      kinds: { order_id: "uuid" },
+      required: ["order_id"],
+    },
+    {
+      fn: "inventory-operations",
+      action: "restore_order",
+      base: { order_id: ids.order },
+      kinds: { order_id: "uuid" },
+      required: ["order_id"],
+    },
     {
       fn: "inventory-operations",
       action: "get_low_stock",
@@ -141,8 +153,20 @@ function corpus(ids: { item: string; order: string; shop: string; snapshot: stri
       kinds: { shop_id: "uuid", start_date: "date", end_date: "date" },
       required: ["shop_id", "start_date", "end_date"],
     },
-    { fn: "analytics-operations", action: "get_shop_stats", base: { shop_id: ids.shop }, kinds: { shop_id: "uuid" }, required: ["shop_id"] },
-    { fn: "admin-operations", action: "generate_platform_metrics", base: { date: "2026-11-01" }, kinds: { date: "date" }, required: [] },
+    {
+      fn: "analytics-operations",
+      action: "get_shop_stats",
+      base: { shop_id: ids.shop },
+      kinds: { shop_id: "uuid" },
+      required: ["shop_id"],
+    },
+    {
+      fn: "admin-operations",
+      action: "generate_platform_metrics",
+      base: { date: "2026-11-01" },
+      kinds: { date: "date" },
+      required: [],
+    },
     {
       fn: "admin-operations",
       action: "get_platform_stats",
@@ -189,12 +213,24 @@ function corpus(ids: { item: string; order: string; shop: string; snapshot: stri
       }
       if (spec.required.includes(field)) {
         const { [field]: _dropped, ...rest } = spec.base;
-        cases.push({ fn: spec.fn, name: label(`${field} missing`), body: { action: spec.action, ...rest }, expected: "invalid_request" });
-        cases.push({ fn: spec.fn, name: label(`${field} null`), body: { action: spec.action, ...spec.base, [field]: null }, expected: "invalid_request" });
+        cases.push({
+          fn: spec.fn,
+          name: label(`${field} missing`),
+          body: { action: spec.action, ...rest },
+          expected: "invalid_request",
+        });
+        cases.push({
+          fn: spec.fn,
+          name: label(`${field} null`),
+          body: { action: spec.action, ...spec.base, [field]: null },
+          expected: "invalid_request",
+        });
       }
     }
     // Unknown fields, including ones named like SQL, prototypes and the RPC's own parameters.
-    for (const extra of ["extra", "p_shop_id", "shop_id'--", "__proto__", "constructor", "Action", "idempotency-key", ""]) {
+    for (
+      const extra of ["extra", "p_shop_id", "shop_id'--", "__proto__", "constructor", "Action", "idempotency-key", ""]
+    ) {
       if (extra in spec.kinds) continue;
       cases.push({
         fn: spec.fn,
@@ -212,7 +248,9 @@ function corpus(ids: { item: string; order: string; shop: string; snapshot: stri
       cases.push({
         fn: spec.fn,
         name: label(`${depth} nested arrays`),
-        body: `{"action": ${JSON.stringify(spec.action)}, ${JSON.stringify(field)}: ${"[".repeat(depth)}${"]".repeat(depth)}}`,
+        body: `{"action": ${JSON.stringify(spec.action)}, ${JSON.stringify(field)}: ${"[".repeat(depth)}${
+          "]".repeat(depth)
+        }}`,
         expected: depth > 128 ? "invalid_json" : "invalid_request",
       });
     }
@@ -240,7 +278,11 @@ function corpus(ids: { item: string; order: string; shop: string; snapshot: stri
     ["truncated", '{"action": "upd', "invalid_json"],
     ["two documents", '{"action": "x"} {"action": "y"}', "invalid_json"],
     ["invalid UTF-8 (0xff)", bytes('{"action": "', [0xff, 0xfe], '"}'), "invalid_json"],
-    ["invalid UTF-8 (lone continuation)", bytes('{"action": "get_shop_stats", "shop_id": "', [0x80], '"}'), "invalid_json"],
+    [
+      "invalid UTF-8 (lone continuation)",
+      bytes('{"action": "get_shop_stats", "shop_id": "', [0x80], '"}'),
+      "invalid_json",
+    ],
     ["invalid UTF-8 (overlong NUL)", bytes('{"action": "', [0xc0, 0x80], '"}'), "invalid_json"],
     ["invalid UTF-8 (surrogate)", bytes('{"action": "', [0xed, 0xa0, 0x80], '"}'), "invalid_json"],
     ["UTF-16 BOM body", bytes([0xfe, 0xff], '{"action": "x"}'), "invalid_json"],
@@ -278,7 +320,12 @@ function corpus(ids: { item: string; order: string; shop: string; snapshot: stri
         "a".repeat(10_000),
       ]
     ) {
-      cases.push({ fn, name: `unknown action ${JSON.stringify(action.slice(0, 40))}`, body: { action }, expected: "unknown_action" });
+      cases.push({
+        fn,
+        name: `unknown action ${JSON.stringify(action.slice(0, 40))}`,
+        body: { action },
+        expected: "unknown_action",
+      });
     }
   }
 
@@ -290,8 +337,19 @@ function corpus(ids: { item: string; order: string; shop: string; snapshot: stri
   ];
   for (const [fn, body] of mutating) {
     for (const key of ["has spaces", "k".repeat(256), "semi;colon", "quote'--", "clé", ""]) {
-      cases.push({ fn, name: `${body.action}: Idempotency-Key ${JSON.stringify(key.slice(0, 20))}`, body, headers: { "idempotency-key": key }, expected: "invalid_request" });
-      cases.push({ fn, name: `${body.action}: idempotency_key field ${JSON.stringify(key.slice(0, 20))}`, body: { ...body, idempotency_key: key }, expected: "invalid_request" });
+      cases.push({
+        fn,
+        name: `${body.action}: Idempotency-Key ${JSON.stringify(key.slice(0, 20))}`,
+        body,
+        headers: { "idempotency-key": key },
+        expected: "invalid_request",
+      });
+      cases.push({
+        fn,
+        name: `${body.action}: idempotency_key field ${JSON.stringify(key.slice(0, 20))}`,
+        body: { ...body, idempotency_key: key },
+        expected: "invalid_request",
+      });
     }
     cases.push({
       fn,
@@ -304,15 +362,61 @@ function corpus(ids: { item: string; order: string; shop: string; snapshot: stri
   // Well-formed but naming nothing: not_found (never a 5xx, never a write).
   const absent = crypto.randomUUID();
   cases.push(
-    { fn: "inventory-operations", name: "update: absent item", body: { action: "update", item_id: absent, change: 5, reason: "restock" }, expected: "not_found" },
-    { fn: "inventory-operations", name: "process_order: absent order", body: { action: "process_order", order_id: absent }, expected: "not_found" },
-    { fn: "analytics-operations", name: "generate_daily: absent shop", body: { action: "generate_daily", shop_id: absent }, expected: "not_found" },
-    { fn: "admin-operations", name: "restore_backup: absent snapshot", body: { action: "restore_backup", snapshot_id: absent, dry_run: false }, expected: "not_found" },
-    { fn: "admin-operations", name: "create_backup: absent shop", body: { action: "create_backup", shop_id: absent }, expected: "not_found" },
+    {
+      fn: "inventory-operations",
+      name: "update: absent item",
+      body: { action: "update", item_id: absent, change: 5, reason: "restock" },
+      expected: "not_found",
+    },
+    {
+      fn: "inventory-operations",
+      name: "process_order: absent order",
+      body: { action: "process_order", order_id: absent },
+      expected: "not_found",
+    },
+    {
+      fn: "analytics-operations",
+      name: "generate_daily: absent shop",
+      body: { action: "generate_daily", shop_id: absent },
+      expected: "not_found",
+    },
+    {
+      fn: "admin-operations",
+      name: "restore_backup: absent snapshot",
+      body: { action: "restore_backup", snapshot_id: absent, dry_run: false },
+      expected: "not_found",
+    },
+    {
+      fn: "admin-operations",
+      name: "create_backup: absent shop",
+      body: { action: "create_backup", shop_id: absent },
+      expected: "not_found",
+    },
     // Huge numbers that fit in 32 bits reach the SQL, which must refuse them itself.
-    { fn: "inventory-operations", name: "update: restock past the integer range", body: { action: "update", item_id: ids.item, change: 2147483647, reason: "restock" }, expected: "invalid_request" },
-    { fn: "inventory-operations", name: "update: removal of -2^31", body: { action: "update", item_id: ids.item, change: -2147483648, reason: "sale" }, expected: "insufficient_stock" },
-    { fn: "inventory-operations", name: "update: set_to max with a stale guard", body: { action: "update", item_id: ids.item, set_to: 2147483647, expected_stock: 2147483647, reason: "correction" }, expected: "stale_stock" },
+    {
+      fn: "inventory-operations",
+      name: "update: restock past the integer range",
+      body: { action: "update", item_id: ids.item, change: 2147483647, reason: "restock" },
+      expected: "invalid_request",
+    },
+    {
+      fn: "inventory-operations",
+      name: "update: removal of -2^31",
+      body: { action: "update", item_id: ids.item, change: -2147483648, reason: "sale" },
+      expected: "insufficient_stock",
+    },
+    {
+      fn: "inventory-operations",
+      name: "update: set_to max with a stale guard",
+      body: {
+        action: "update",
+        item_id: ids.item,
+        set_to: 2147483647,
+        expected_stock: 2147483647,
+        reason: "correction",
+      },
+      expected: "stale_stock",
+    },
   );
   return cases;
 }
@@ -322,7 +426,10 @@ test("a corpus of malformed requests: always a 4xx JSON error with its stable co
   try {
     const item = await createItem(world, { stock: 5 });
     const order = await createOrder(world, [{ item_id: item.id, quantity: 1 }]);
-    const snapshot = (await callFunction("admin-operations", world.platformAdmin.jwt, { action: "create_backup", shop_id: world.shopId }))
+    const snapshot = (await callFunction("admin-operations", world.platformAdmin.jwt, {
+      action: "create_backup",
+      shop_id: world.shopId,
+    }))
       .body.data.snapshots[0].id;
     const cases = corpus({ item: item.id, order, shop: world.shopId, snapshot });
     assert.ok(cases.length >= 300, `the corpus has ${cases.length} cases`);
@@ -330,10 +437,13 @@ test("a corpus of malformed requests: always a 4xx JSON error with its stable co
     const before = await databaseFingerprint(world.sql);
     const jwtFor = (fn: FunctionName) => (fn === "admin-operations" ? world.platformAdmin.jwt : world.owner.jwt);
     const started = performance.now();
-    const results = await withConcurrency(8, cases.map((c) => async () => {
-      const send = () => callFunction(c.fn, jwtFor(c.fn), c.body, { headers: c.headers });
-      return [await send(), await send()] as const;
-    }));
+    const results = await withConcurrency(
+      8,
+      cases.map((c) => async () => {
+        const send = () => callFunction(c.fn, jwtFor(c.fn), c.body, { headers: c.headers });
+        return [await send(), await send()] as const;
+      }),
+    );
     const wallMs = performance.now() - started;
 
     const failures: string[] = [];

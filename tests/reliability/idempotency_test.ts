@@ -16,8 +16,9 @@ test("20 concurrent update retries with one Idempotency-Key apply once, with one
     const body = { action: "update", item_id: item.id, change: -3, reason: "sale", note: "retried sale" };
 
     const answers = await Promise.all(
-      Array.from({ length: RETRIES }, () =>
-        callFunction("inventory-operations", world.staff.jwt, body, { headers: { "idempotency-key": key } })
+      Array.from(
+        { length: RETRIES },
+        () => callFunction("inventory-operations", world.staff.jwt, body, { headers: { "idempotency-key": key } }),
       ),
     );
     for (const answer of answers) assert.equal(answer.status, 200, answer.text);
@@ -63,10 +64,12 @@ test("20 concurrent process_order retries with one Idempotency-Key deduct once, 
     const key = `order-${crypto.randomUUID()}`;
 
     const answers = await Promise.all(
-      Array.from({ length: RETRIES }, () =>
-        callFunction("inventory-operations", world.staff.jwt, { action: "process_order", order_id: order }, {
-          headers: { "idempotency-key": key },
-        })
+      Array.from(
+        { length: RETRIES },
+        () =>
+          callFunction("inventory-operations", world.staff.jwt, { action: "process_order", order_id: order }, {
+            headers: { "idempotency-key": key },
+          }),
       ),
     );
     for (const answer of answers) assert.equal(answer.status, 200, answer.text);
@@ -77,7 +80,10 @@ test("20 concurrent process_order retries with one Idempotency-Key deduct once, 
     assert.equal((await historyOf(world, a.id)).length + (await historyOf(world, b.id)).length, 2);
 
     const before = await shopState(world, world.shopId);
-    const conflict = await callFunction("inventory-operations", world.staff.jwt, { action: "process_order", order_id: other }, {
+    const conflict = await callFunction("inventory-operations", world.staff.jwt, {
+      action: "process_order",
+      order_id: other,
+    }, {
       headers: { "idempotency-key": key },
     });
     assert.equal(conflict.status, 422, conflict.text);
@@ -85,7 +91,10 @@ test("20 concurrent process_order retries with one Idempotency-Key deduct once, 
     assert.deepEqual(await shopState(world, world.shopId), before, "the other order was not processed");
 
     // The key is bound to its action too: a restore_order under it is a conflict.
-    const otherAction = await callFunction("inventory-operations", world.staff.jwt, { action: "restore_order", order_id: order }, {
+    const otherAction = await callFunction("inventory-operations", world.staff.jwt, {
+      action: "restore_order",
+      order_id: order,
+    }, {
       headers: { "idempotency-key": key },
     });
     assert.equal(otherAction.status, 422, otherAction.text);
@@ -108,8 +117,9 @@ test("20 concurrent create_backup retries with one Idempotency-Key take one snap
     const key = `backup-${crypto.randomUUID()}`;
     const body = { action: "create_backup", shop_id: world.shopId };
     const answers = await Promise.all(
-      Array.from({ length: RETRIES }, () =>
-        callFunction("admin-operations", world.platformAdmin.jwt, body, { headers: { "idempotency-key": key } })
+      Array.from(
+        { length: RETRIES },
+        () => callFunction("admin-operations", world.platformAdmin.jwt, body, { headers: { "idempotency-key": key } }),
       ),
     );
     for (const answer of answers) assert.equal(answer.status, 200, answer.text);
@@ -118,9 +128,14 @@ test("20 concurrent create_backup retries with one Idempotency-Key take one snap
       select count(*)::int as n from public.recovery_snapshots where shop_id = ${world.shopId}`;
     assert.equal(n, 1, "one snapshot");
 
-    const conflict = await callFunction("admin-operations", world.platformAdmin.jwt, { ...body, backup_type: "weekly" }, {
-      headers: { "idempotency-key": key },
-    });
+    const conflict = await callFunction(
+      "admin-operations",
+      world.platformAdmin.jwt,
+      { ...body, backup_type: "weekly" },
+      {
+        headers: { "idempotency-key": key },
+      },
+    );
     assert.equal(conflict.status, 422, conflict.text);
     assert.equal(conflict.body.error.code, "idempotency_conflict");
   } finally {

@@ -104,7 +104,10 @@ export async function rest(
 /** An error answer of ours: JSON, the closed set, a request id. Returns the code. */
 export function assertErrorEnvelope(answer: TimedAnswer, context: string): string {
   const error = (answer.body as { error?: Record<string, unknown> } | undefined)?.error;
-  assert.ok(error && typeof error === "object", `${context}: not an error envelope: ${answer.status} ${answer.text.slice(0, 300)}`);
+  assert.ok(
+    error && typeof error === "object",
+    `${context}: not an error envelope: ${answer.status} ${answer.text.slice(0, 300)}`,
+  );
   assert.ok(ERROR_CODES.has(error.code as string), `${context}: code ${error.code} is not in the closed set`);
   assert.equal(typeof error.message, "string", `${context}: message`);
   assert.match(error.request_id, /^[0-9a-f-]{36}$/, `${context}: request_id`);

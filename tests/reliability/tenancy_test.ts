@@ -43,7 +43,10 @@ test("another shop's user cannot read, change or probe shop B through the functi
     const order = await createOrder(world, [{ item_id: item.id, quantity: 2 }]);
     const deducted = await createOrder(world, [{ item_id: item.id, quantity: 1 }], { status: "cancelled" });
     await world.sql`update public.form_submissions set stock_deducted_at = now() where id = ${deducted}`;
-    const snapshot = (await callFunction("admin-operations", world.platformAdmin.jwt, { action: "create_backup", shop_id: world.shopId }))
+    const snapshot = (await callFunction("admin-operations", world.platformAdmin.jwt, {
+      action: "create_backup",
+      shop_id: world.shopId,
+    }))
       .body.data.snapshots[0].id;
     await createItem(world, { shopId: world.otherShopId, stock: 3 });
 
@@ -51,13 +54,25 @@ test("another shop's user cannot read, change or probe shop B through the functi
     // Each probe is a function of the id; it is sent with B's id and with an id that exists nowhere.
     const probes: [FunctionName, string, (id: string) => Record<string, unknown>][] = [
       ["inventory-operations", item.id, (id) => ({ action: "update", item_id: id, change: -1, reason: "sale" })],
-      ["inventory-operations", item.id, (id) => ({ action: "update", item_id: id, set_to: 0, reason: "correction", expected_stock: 9 })],
+      [
+        "inventory-operations",
+        item.id,
+        (id) => ({ action: "update", item_id: id, set_to: 0, reason: "correction", expected_stock: 9 }),
+      ],
       ["inventory-operations", order, (id) => ({ action: "process_order", order_id: id })],
       ["inventory-operations", deducted, (id) => ({ action: "restore_order", order_id: id })],
       ["inventory-operations", world.shopId, (id) => ({ action: "get_low_stock", shop_id: id, threshold: 100 })],
       ["analytics-operations", world.shopId, (id) => ({ action: "generate_daily", shop_id: id, date: "2026-11-01" })],
-      ["analytics-operations", world.shopId, (id) => ({ action: "generate_product", shop_id: id, start_date: "2026-10-01", end_date: "2026-10-31" })],
-      ["analytics-operations", world.shopId, (id) => ({ action: "get_metrics", shop_id: id, start_date: "2026-10-01", end_date: "2026-10-31" })],
+      [
+        "analytics-operations",
+        world.shopId,
+        (id) => ({ action: "generate_product", shop_id: id, start_date: "2026-10-01", end_date: "2026-10-31" }),
+      ],
+      [
+        "analytics-operations",
+        world.shopId,
+        (id) => ({ action: "get_metrics", shop_id: id, start_date: "2026-10-01", end_date: "2026-10-31" }),
+      ],
       ["analytics-operations", world.shopId, (id) => ({ action: "get_shop_stats", shop_id: id })],
       ["admin-operations", world.shopId, (id) => ({ action: "create_backup", shop_id: id })],
       ["admin-operations", snapshot, (id) => ({ action: "restore_backup", snapshot_id: id, dry_run: false })],
@@ -84,8 +99,14 @@ test("another shop's user cannot read, change or probe shop B through the functi
     const withVictimItem = await createOrder(world, [{ item_id: item.id, quantity: 1 }], { shopId: world.otherShopId });
     const random = crypto.randomUUID();
     const withAbsentItem = await createOrder(world, [{ item_id: random, quantity: 1 }], { shopId: world.otherShopId });
-    const a = await callFunction("inventory-operations", attacker, { action: "process_order", order_id: withVictimItem });
-    const b = await callFunction("inventory-operations", attacker, { action: "process_order", order_id: withAbsentItem });
+    const a = await callFunction("inventory-operations", attacker, {
+      action: "process_order",
+      order_id: withVictimItem,
+    });
+    const b = await callFunction("inventory-operations", attacker, {
+      action: "process_order",
+      order_id: withAbsentItem,
+    });
     calls += 2;
     assert.equal(a.status, 400, a.text);
     assert.equal(
@@ -115,7 +136,10 @@ test("another shop's user cannot read, change or probe shop B directly through P
     const attacker = world.outsider.jwt;
     const item = await createItem(world, { stock: 9 });
     const order = await createOrder(world, [{ item_id: item.id, quantity: 2 }]);
-    const processed = await callFunction("inventory-operations", world.staff.jwt, { action: "process_order", order_id: order });
+    const processed = await callFunction("inventory-operations", world.staff.jwt, {
+      action: "process_order",
+      order_id: order,
+    });
     assert.equal(processed.status, 200, processed.text);
     await callFunction("analytics-operations", world.staff.jwt, { action: "generate_daily", shop_id: world.shopId });
     await callFunction("admin-operations", world.platformAdmin.jwt, { action: "create_backup", shop_id: world.shopId });
@@ -159,17 +183,26 @@ test("another shop's user cannot read, change or probe shop B directly through P
       const patch = table === "shops" ? { name: "pwned" } : { shop_id: attackerShop };
       const patched = await rest(attacker, "PATCH", `${table}?${scope}=eq.${world.shopId}`, patch);
       const deleted = await rest(attacker, "DELETE", `${table}?${scope}=eq.${world.shopId}`);
-      const inserted = await rest(attacker, "POST", table, table === "shops"
-        ? { id: world.shopId, owner_id: world.outsider.id, name: "x", slug: `x-${crypto.randomUUID().slice(0, 8)}` }
-        : { shop_id: world.shopId });
+      const inserted = await rest(
+        attacker,
+        "POST",
+        table,
+        table === "shops"
+          ? { id: world.shopId, owner_id: world.outsider.id, name: "x", slug: `x-${crypto.randomUUID().slice(0, 8)}` }
+          : { shop_id: world.shopId },
+      );
       requests += 3;
       for (const [what, answer] of [["PATCH", patched], ["DELETE", deleted]] as const) {
         assert.ok(
-          (answer.status < 300 && JSON.stringify(answer.body) === "[]") || (answer.status >= 400 && answer.status < 500),
+          (answer.status < 300 && JSON.stringify(answer.body) === "[]") ||
+            (answer.status >= 400 && answer.status < 500),
           `${table} ${what}: ${answer.status} ${answer.text}`,
         );
       }
-      assert.ok(inserted.status >= 400 && inserted.status < 500, `${table} insert into B: ${inserted.status} ${inserted.text}`);
+      assert.ok(
+        inserted.status >= 400 && inserted.status < 500,
+        `${table} insert into B: ${inserted.status} ${inserted.text}`,
+      );
     }
 
     // Every RPC the API exposes, called directly with B's ids, answers like one with random ids.

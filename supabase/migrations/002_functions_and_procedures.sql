@@ -6,6 +6,8 @@
 --     (also used by the admin functions at the end of this file);
 --   * authorization: private.assert_shop_role (not a member -> not_found,
 --     role too low -> forbidden);
+--   * the shared start of the order-level functions (shop, role, idempotency):
+--     private.begin_order_stock_call;
 --   * inventory: update_stock, process_order_stock_changes,
 --     restore_order_stock, get_low_stock_items;
 --   * analytics: generate_daily_sales_metrics, generate_product_analytics,
@@ -395,6 +397,39 @@ comment on function private.order_demand(jsonb) is
   'Total quantity per item of an order''s line items (lines of one item summed). Callers validate the lines first.';
 
 
+create or replace function private.begin_order_stock_call(
+  p_order_id uuid,
+  p_action text,
+  p_idempotency_key text,
+  out shop_id uuid,
+  out request_hash text,
+  out stored_response jsonb
+)
+language plpgsql
+volatile
+set search_path = ''
+as $$
+begin
+  select o.shop_id into begin_order_stock_call.shop_id
+    from public.form_submissions o
+   where o.id = p_order_id;
+  if not found then
+    raise exception using errcode = 'PT404', message = 'not_found',
+      detail = pg_catalog.jsonb_build_object('order_id', p_order_id)::text, hint = 'No order with this id';
+  end if;
+
+  perform private.assert_shop_role(begin_order_stock_call.shop_id, 'staff', 'order', p_order_id);
+
+  begin_order_stock_call.request_hash := private.request_hash(pg_catalog.jsonb_build_object('order_id', p_order_id));
+  begin_order_stock_call.stored_response := private.idempotency_lookup(
+    begin_order_stock_call.shop_id, p_idempotency_key, p_action, begin_order_stock_call.request_hash);
+end;
+$$;
+
+comment on function private.begin_order_stock_call(uuid, text, text) is
+  'The shared start of process_order_stock_changes and restore_order_stock: finds the order''s shop (PT404 not_found when the order does not exist), checks the caller is staff or above there (private.assert_shop_role), hashes the arguments and looks up the idempotency key (taking its advisory lock, step 1 of the locking order). stored_response is the answer to replay, or null when the call must run; the caller then locks the order row itself (step 2). No other lock is taken.';
+
+
 create or replace function public.process_order_stock_changes(
   p_order_id uuid,
   p_idempotency_key text default null
@@ -404,13 +439,14 @@ language plpgsql
 volatile
 -- security definer: staff may deduct stock but not update items directly,
 -- and stock_history is written only by these functions. The caller is
--- checked by private.assert_shop_role before the order is used.
+-- checked (private.begin_order_stock_call -> assert_shop_role) before the
+-- order is used.
 security definer
 set search_path = ''
 as $$
 declare
+  v_call record;
   v_order record;
-  v_request_hash text;
   v_response jsonb;
   v_invalid_line integer;
   v_missing jsonb;
@@ -418,20 +454,9 @@ declare
   v_tracked_count integer;
   v_items jsonb;
 begin
-  select o.shop_id into v_order
-    from public.form_submissions o
-   where o.id = p_order_id;
-  if not found then
-    raise exception using errcode = 'PT404', message = 'not_found',
-      detail = pg_catalog.jsonb_build_object('order_id', p_order_id)::text, hint = 'No order with this id';
-  end if;
-
-  perform private.assert_shop_role(v_order.shop_id, 'staff', 'order', p_order_id);
-
-  v_request_hash := private.request_hash(pg_catalog.jsonb_build_object('order_id', p_order_id));
-  v_response := private.idempotency_lookup(v_order.shop_id, p_idempotency_key, 'process_order', v_request_hash);
-  if v_response is not null then
-    return v_response;
+  select * into v_call from private.begin_order_stock_call(p_order_id, 'process_order', p_idempotency_key);
+  if v_call.stored_response is not null then
+    return v_call.stored_response;
   end if;
 
   -- The order row lock makes a concurrent second call wait here and then see
@@ -449,7 +474,7 @@ begin
   if v_order.stock_deducted_at is not null then
     v_response := pg_catalog.jsonb_build_object('order_id', p_order_id, 'already_processed', true,
                                                 'items', '[]'::jsonb);
-    perform private.idempotency_store(v_order.shop_id, p_idempotency_key, 'process_order', v_request_hash, v_response);
+    perform private.idempotency_store(v_order.shop_id, p_idempotency_key, 'process_order', v_call.request_hash, v_response);
     return v_response;
   end if;
 
@@ -550,7 +575,7 @@ begin
    where o.id = p_order_id;
 
   v_response := pg_catalog.jsonb_build_object('order_id', p_order_id, 'already_processed', false, 'items', v_items);
-  perform private.idempotency_store(v_order.shop_id, p_idempotency_key, 'process_order', v_request_hash, v_response);
+  perform private.idempotency_store(v_order.shop_id, p_idempotency_key, 'process_order', v_call.request_hash, v_response);
   return v_response;
 end;
 $$;
@@ -572,25 +597,14 @@ security definer
 set search_path = ''
 as $$
 declare
+  v_call record;
   v_order record;
-  v_request_hash text;
   v_response jsonb;
   v_items jsonb;
 begin
-  select o.shop_id into v_order
-    from public.form_submissions o
-   where o.id = p_order_id;
-  if not found then
-    raise exception using errcode = 'PT404', message = 'not_found',
-      detail = pg_catalog.jsonb_build_object('order_id', p_order_id)::text, hint = 'No order with this id';
-  end if;
-
-  perform private.assert_shop_role(v_order.shop_id, 'staff', 'order', p_order_id);
-
-  v_request_hash := private.request_hash(pg_catalog.jsonb_build_object('order_id', p_order_id));
-  v_response := private.idempotency_lookup(v_order.shop_id, p_idempotency_key, 'restore_order', v_request_hash);
-  if v_response is not null then
-    return v_response;
+  select * into v_call from private.begin_order_stock_call(p_order_id, 'restore_order', p_idempotency_key);
+  if v_call.stored_response is not null then
+    return v_call.stored_response;
   end if;
 
   select o.id, o.shop_id, o.order_number, o.status::text as status, o.stock_deducted_at, o.stock_restored_at
@@ -605,7 +619,7 @@ begin
 
   if v_order.stock_restored_at is not null then
     v_response := pg_catalog.jsonb_build_object('order_id', p_order_id, 'already_restored', true, 'items', '[]'::jsonb);
-    perform private.idempotency_store(v_order.shop_id, p_idempotency_key, 'restore_order', v_request_hash, v_response);
+    perform private.idempotency_store(v_order.shop_id, p_idempotency_key, 'restore_order', v_call.request_hash, v_response);
     return v_response;
   end if;
 
@@ -661,7 +675,7 @@ begin
    where o.id = p_order_id;
 
   v_response := pg_catalog.jsonb_build_object('order_id', p_order_id, 'already_restored', false, 'items', v_items);
-  perform private.idempotency_store(v_order.shop_id, p_idempotency_key, 'restore_order', v_request_hash, v_response);
+  perform private.idempotency_store(v_order.shop_id, p_idempotency_key, 'restore_order', v_call.request_hash, v_response);
   return v_response;
 end;
 $$;
@@ -1115,6 +1129,7 @@ revoke execute on function
   private.assert_shop_role(uuid, public.team_role, text, uuid),
   private.order_lines(jsonb),
   private.order_demand(jsonb),
+  private.begin_order_stock_call(uuid, text, text),
   private.local_day_bounds(date, text),
   private.compute_daily_sales_metrics(uuid, date)
 from public, anon, authenticated;

@@ -235,6 +235,25 @@ comment on function private.local_day_bounds(date, text) is
   'The half-open instant range [day_start, day_end) of a local calendar day in an IANA time zone, for index range scans on timestamptz columns.';
 
 
+create or replace function private.assert_report_period(p_start date, p_end date)
+returns void
+language plpgsql
+immutable
+set search_path = ''
+as $$
+begin
+  if p_start is null or p_end is null or p_start > p_end or p_end - p_start + 1 > 366 then
+    raise exception using errcode = 'PT400', message = 'invalid_request',
+      detail = pg_catalog.jsonb_build_object('start', p_start, 'end', p_end, 'max_days', 366)::text,
+      hint = 'Give a start and end date, start not after end, at most 366 days';
+  end if;
+end;
+$$;
+
+comment on function private.assert_report_period(date, date) is
+  'Returns when [p_start, p_end] is a valid analytics period (both given, start not after end, at most 366 days); raises PT400 invalid_request {start, end, max_days} otherwise.';
+
+
 -- ---------------------------------------------------------------------------
 -- Inventory
 -- ---------------------------------------------------------------------------
@@ -891,11 +910,7 @@ declare
   v_days integer;
   v_rows jsonb;
 begin
-  if p_start is null or p_end is null or p_start > p_end or p_end - p_start + 1 > 366 then
-    raise exception using errcode = 'PT400', message = 'invalid_request',
-      detail = pg_catalog.jsonb_build_object('start', p_start, 'end', p_end, 'max_days', 366)::text,
-      hint = 'Give a start and end date, start not after end, at most 366 days';
-  end if;
+  perform private.assert_report_period(p_start, p_end);
 
   perform private.assert_shop_role(p_shop_id, 'staff', 'shop', p_shop_id);
 
@@ -1005,11 +1020,7 @@ declare
   v_days jsonb;
   v_totals jsonb;
 begin
-  if p_start is null or p_end is null or p_start > p_end or p_end - p_start + 1 > 366 then
-    raise exception using errcode = 'PT400', message = 'invalid_request',
-      detail = pg_catalog.jsonb_build_object('start', p_start, 'end', p_end, 'max_days', 366)::text,
-      hint = 'Give a start and end date, start not after end, at most 366 days';
-  end if;
+  perform private.assert_report_period(p_start, p_end);
 
   perform private.assert_shop_role(p_shop_id, 'viewer', 'shop', p_shop_id);
 
@@ -1131,13 +1142,15 @@ revoke execute on function
   private.order_demand(jsonb),
   private.begin_order_stock_call(uuid, text, text),
   private.local_day_bounds(date, text),
+  private.assert_report_period(date, date),
   private.compute_daily_sales_metrics(uuid, date)
 from public, anon, authenticated;
 
 -- The invoker-rights readers below call these as the caller.
 grant execute on function
   private.assert_shop_role(uuid, public.team_role, text, uuid),
-  private.local_day_bounds(date, text)
+  private.local_day_bounds(date, text),
+  private.assert_report_period(date, date)
 to authenticated, service_role;
 
 revoke execute on function

@@ -36,7 +36,7 @@ set client_min_messages = warning;
 drop extension if exists pg_cron cascade;
 drop extension if exists pgtap cascade;
 drop extension if exists plpgsql_check cascade;
-drop schema if exists public, private, auth, extensions, supabase_migrations cascade;
+drop schema if exists public, private, auth, extensions, supabase_migrations, tests cascade;
 create schema public authorization pg_database_owner;
 grant usage on schema public to public;
 SQL
@@ -73,6 +73,8 @@ db_prove() {
   local name="${1:-postgres}"; shift || true
   step "pg_prove on $name"
   db_psql "$name" -c 'create extension if not exists pgtap with schema extensions'
+  # Shared fixtures and helpers (schema tests) the test files call.
+  db_psql "$name" -f "$ROOT/supabase/tests/helpers.sql"
   local files=("$@")
   [ ${#files[@]} -eq 0 ] && files=("$ROOT"/supabase/tests/database/*.sql)
   # pg_prove does not take a URL; libpq reads the rest from the environment.

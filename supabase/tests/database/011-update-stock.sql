@@ -5,35 +5,13 @@
 begin;
 select plan(33);
 
--- Fixture: shop A (owner, staff, viewer), shop B (outsider), items.
-insert into auth.users (id, email) values
-  ('00000000-0000-4000-a000-000000001001', 'h2-owner@test.local'),
-  ('00000000-0000-4000-a000-000000001002', 'h2-staff@test.local'),
-  ('00000000-0000-4000-a000-000000001003', 'h2-viewer@test.local'),
-  ('00000000-0000-4000-a000-000000001004', 'h2-outsider@test.local');
-insert into public.shops (id, owner_id, name, slug) values
-  ('00000000-0000-4000-a000-000000002001', '00000000-0000-4000-a000-000000001001', 'Shop A', 'h2-shop-a'),
-  ('00000000-0000-4000-a000-000000002002', '00000000-0000-4000-a000-000000001004', 'Shop B', 'h2-shop-b');
-insert into public.team_members (shop_id, user_id, role) values
-  ('00000000-0000-4000-a000-000000002001', '00000000-0000-4000-a000-000000001002', 'staff'),
-  ('00000000-0000-4000-a000-000000002001', '00000000-0000-4000-a000-000000001003', 'viewer');
+-- Fixture: shop A (owner, staff, viewer) and shop B (outsider) from
+-- tests.create_two_shops (supabase/tests/helpers.sql), then items.
+select tests.create_two_shops();
 insert into public.items (id, shop_id, name, sku, price, cost, track_stock, stock) values
   ('00000000-0000-4000-a000-000000003001', '00000000-0000-4000-a000-000000002001', 'Blue mug', 'MUG', 12, 5, true, 10),
   ('00000000-0000-4000-a000-000000003003', '00000000-0000-4000-a000-000000002001', 'Gift wrap', null, 2, 0, false, null),
   ('00000000-0000-4000-a000-000000003101', '00000000-0000-4000-a000-000000002002', 'Shop B lamp', 'LAMP', 30, 10, true, 7);
-
--- The PT error of a statement as {code, message, detail, hint}; null when it succeeds.
-create function pg_temp.error_of(p_sql text) returns jsonb language plpgsql as $$
-declare v_code text; v_message text; v_detail text; v_hint text;
-begin
-  execute p_sql;
-  return null;
-exception when others then
-  get stacked diagnostics v_code = returned_sqlstate, v_message = message_text,
-                          v_detail = pg_exception_detail, v_hint = pg_exception_hint;
-  return jsonb_build_object('code', v_code, 'message', v_message,
-                            'detail', case when v_detail like '{%' then v_detail::jsonb end, 'hint', v_hint);
-end $$;
 
 create function pg_temp.mug_stock() returns integer language sql security definer as $$
   select stock from public.items where id = '00000000-0000-4000-a000-000000003001' $$;
@@ -88,7 +66,7 @@ select is(
 );
 
 select is(
-  pg_temp.error_of($$select public.update_stock('00000000-0000-4000-a000-000000003001', p_change => -1,
+  tests.error_of($$select public.update_stock('00000000-0000-4000-a000-000000003001', p_change => -1,
                                                  p_reason => 'sale', p_expected_stock => 20)$$),
   jsonb_build_object('code', 'PT409', 'message', 'stale_stock',
     'detail', jsonb_build_object('item_id', '00000000-0000-4000-a000-000000003001', 'current_stock', 25, 'expected_stock', 20),
@@ -98,7 +76,7 @@ select is(
 select is(pg_temp.mug_stock(), 25, 'stale_stock changed nothing');
 
 select is(
-  pg_temp.error_of($$select public.update_stock('00000000-0000-4000-a000-000000003001', p_change => -26, p_reason => 'sale')$$),
+  tests.error_of($$select public.update_stock('00000000-0000-4000-a000-000000003001', p_change => -26, p_reason => 'sale')$$),
   jsonb_build_object('code', 'PT409', 'message', 'insufficient_stock',
     'detail', jsonb_build_object('item_id', '00000000-0000-4000-a000-000000003001', 'available', 25, 'requested', 26),
     'hint', 'Item ''Blue mug'' has 25 in stock, 26 requested'),
@@ -127,7 +105,7 @@ select throws_ok($$select public.update_stock('00000000-0000-4000-a000-000000003
   'PT400', 'invalid_request', 'an item that does not track stock is invalid_request');
 
 select is(
-  pg_temp.error_of($$select public.update_stock('00000000-0000-4000-a000-000000003101', p_change => -1)$$)
+  tests.error_of($$select public.update_stock('00000000-0000-4000-a000-000000003101', p_change => -1)$$)
     - 'hint',
   '{"code": "PT404", "message": "not_found", "detail": {"item_id": "00000000-0000-4000-a000-000000003101"}}'::jsonb,
   'another shop''s item is not_found, exactly like a missing one'

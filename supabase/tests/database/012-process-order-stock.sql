@@ -5,17 +5,8 @@
 begin;
 select plan(24);
 
-insert into auth.users (id, email) values
-  ('00000000-0000-4000-a000-000000001001', 'h2-owner@test.local'),
-  ('00000000-0000-4000-a000-000000001002', 'h2-staff@test.local'),
-  ('00000000-0000-4000-a000-000000001003', 'h2-viewer@test.local'),
-  ('00000000-0000-4000-a000-000000001004', 'h2-outsider@test.local');
-insert into public.shops (id, owner_id, name, slug) values
-  ('00000000-0000-4000-a000-000000002001', '00000000-0000-4000-a000-000000001001', 'Shop A', 'h2-shop-a'),
-  ('00000000-0000-4000-a000-000000002002', '00000000-0000-4000-a000-000000001004', 'Shop B', 'h2-shop-b');
-insert into public.team_members (shop_id, user_id, role) values
-  ('00000000-0000-4000-a000-000000002001', '00000000-0000-4000-a000-000000001002', 'staff'),
-  ('00000000-0000-4000-a000-000000002001', '00000000-0000-4000-a000-000000001003', 'viewer');
+-- Shop A (owner, staff, viewer) and shop B (outsider): supabase/tests/helpers.sql.
+select tests.create_two_shops();
 insert into public.items (id, shop_id, name, price, track_stock, stock) values
   ('00000000-0000-4000-a000-000000003001', '00000000-0000-4000-a000-000000002001', 'Blue mug', 12, true, 10),
   ('00000000-0000-4000-a000-000000003002', '00000000-0000-4000-a000-000000002001', 'T-shirt', 20, true, 3),
@@ -45,18 +36,6 @@ insert into public.form_submissions (id, shop_id, status, line_items) values
    '[{"item_id": "00000000-0000-4000-a000-000000003001", "quantity": -1}]'),
   ('00000000-0000-4000-a000-000000004007', '00000000-0000-4000-a000-000000002001', 'confirmed',
    '[{"item_id": "00000000-0000-4000-a000-000000003001", "quantity": 1}]');
-
-create function pg_temp.error_of(p_sql text) returns jsonb language plpgsql as $$
-declare v_code text; v_message text; v_detail text; v_hint text;
-begin
-  execute p_sql;
-  return null;
-exception when others then
-  get stacked diagnostics v_code = returned_sqlstate, v_message = message_text,
-                          v_detail = pg_exception_detail, v_hint = pg_exception_hint;
-  return jsonb_build_object('code', v_code, 'message', v_message,
-                            'detail', case when v_detail like '{%' then v_detail::jsonb end, 'hint', v_hint);
-end $$;
 
 -- Stock of every item, read past RLS, to compare before and after.
 create function pg_temp.stocks() returns jsonb language sql security definer as $$
@@ -97,7 +76,7 @@ select is(pg_temp.stocks(), '{"Blue mug": 5, "T-shirt": 2, "Shop B lamp": 7}'::j
 select is(pg_temp.history_count(), 2::bigint, '... and writes no history');
 
 select is(
-  pg_temp.error_of($$select public.process_order_stock_changes('00000000-0000-4000-a000-000000004002')$$),
+  tests.error_of($$select public.process_order_stock_changes('00000000-0000-4000-a000-000000004002')$$),
   jsonb_build_object('code', 'PT409', 'message', 'insufficient_stock',
     'detail', jsonb_build_object('order_id', '00000000-0000-4000-a000-000000004002',
       'item_id', '00000000-0000-4000-a000-000000003002', 'available', 2, 'requested', 5,
@@ -112,7 +91,7 @@ select is(pg_temp.history_count(), 2::bigint, '... no history row was written');
 select is(pg_temp.deducted_at('00000000-0000-4000-a000-000000004002'), null, '... and the order is not marked deducted');
 
 select is(
-  (pg_temp.error_of($$select public.process_order_stock_changes('00000000-0000-4000-a000-000000004003')$$)
+  (tests.error_of($$select public.process_order_stock_changes('00000000-0000-4000-a000-000000004003')$$)
     -> 'detail') - array['shortfalls', 'order_id'],
   '{"item_id": "00000000-0000-4000-a000-000000003002", "available": 2, "requested": 3}'::jsonb,
   'two lines of one item that each fit but together do not are refused (summed first)'

@@ -4,17 +4,8 @@
 begin;
 select plan(13);
 
-insert into auth.users (id, email) values
-  ('00000000-0000-4000-a000-000000001001', 'h2-owner@test.local'),
-  ('00000000-0000-4000-a000-000000001002', 'h2-staff@test.local'),
-  ('00000000-0000-4000-a000-000000001003', 'h2-viewer@test.local'),
-  ('00000000-0000-4000-a000-000000001004', 'h2-outsider@test.local');
-insert into public.shops (id, owner_id, name, slug) values
-  ('00000000-0000-4000-a000-000000002001', '00000000-0000-4000-a000-000000001001', 'Shop A', 'h2-shop-a'),
-  ('00000000-0000-4000-a000-000000002002', '00000000-0000-4000-a000-000000001004', 'Shop B', 'h2-shop-b');
-insert into public.team_members (shop_id, user_id, role) values
-  ('00000000-0000-4000-a000-000000002001', '00000000-0000-4000-a000-000000001002', 'staff'),
-  ('00000000-0000-4000-a000-000000002001', '00000000-0000-4000-a000-000000001003', 'viewer');
+-- Shop A (owner, staff, viewer) and shop B (outsider): supabase/tests/helpers.sql.
+select tests.create_two_shops();
 insert into public.items (id, shop_id, name, price, track_stock, stock) values
   ('00000000-0000-4000-a000-000000003001', '00000000-0000-4000-a000-000000002001', 'Blue mug', 12, true, 10),
   ('00000000-0000-4000-a000-000000003002', '00000000-0000-4000-a000-000000002001', 'T-shirt', 20, true, 3);

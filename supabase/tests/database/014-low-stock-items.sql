@@ -4,15 +4,10 @@
 begin;
 select plan(9);
 
-insert into auth.users (id, email) values
-  ('00000000-0000-4000-a000-000000001001', 'h2-owner@test.local'),
-  ('00000000-0000-4000-a000-000000001003', 'h2-viewer@test.local'),
-  ('00000000-0000-4000-a000-000000001004', 'h2-outsider@test.local');
-insert into public.shops (id, owner_id, name, slug, default_low_stock_threshold) values
-  ('00000000-0000-4000-a000-000000002001', '00000000-0000-4000-a000-000000001001', 'Shop A', 'h2-shop-a', 5),
-  ('00000000-0000-4000-a000-000000002002', '00000000-0000-4000-a000-000000001004', 'Shop B', 'h2-shop-b', 5);
-insert into public.team_members (shop_id, user_id, role) values
-  ('00000000-0000-4000-a000-000000002001', '00000000-0000-4000-a000-000000001003', 'viewer');
+-- Shop A (owner, staff, viewer) and shop B (outsider): supabase/tests/helpers.sql.
+select tests.create_two_shops();
+update public.shops set default_low_stock_threshold = 5
+ where id in ('00000000-0000-4000-a000-000000002001', '00000000-0000-4000-a000-000000002002');
 insert into public.items (id, shop_id, name, sku, track_stock, stock, low_stock_threshold, is_active) values
   -- no own threshold: the shop default 5 applies -> low
   ('00000000-0000-4000-a000-000000003001', '00000000-0000-4000-a000-000000002001', 'Shop default', 'A1', true, 4, null, true),

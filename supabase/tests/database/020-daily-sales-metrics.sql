@@ -5,19 +5,13 @@
 begin;
 select plan(18);
 
+-- Shop A (owner, staff, viewer) and shop B (outsider): supabase/tests/helpers.sql.
+select tests.create_two_shops();
+update public.shops set timezone = 'America/New_York' where id = '00000000-0000-4000-a000-000000002001';
+update public.shops set timezone = 'Asia/Tokyo' where id = '00000000-0000-4000-a000-000000002002';
 insert into auth.users (id, email) values
-  ('00000000-0000-4000-a000-000000001001', 'h2-owner@test.local'),
-  ('00000000-0000-4000-a000-000000001002', 'h2-staff@test.local'),
-  ('00000000-0000-4000-a000-000000001003', 'h2-viewer@test.local'),
-  ('00000000-0000-4000-a000-000000001004', 'h2-outsider@test.local'),
   ('00000000-0000-4000-a000-000000001005', 'h2-platform-admin@test.local');
 update public.profiles set is_platform_admin = true where id = '00000000-0000-4000-a000-000000001005';
-insert into public.shops (id, owner_id, name, slug, timezone) values
-  ('00000000-0000-4000-a000-000000002001', '00000000-0000-4000-a000-000000001001', 'Shop A', 'h2-shop-a', 'America/New_York'),
-  ('00000000-0000-4000-a000-000000002002', '00000000-0000-4000-a000-000000001004', 'Shop B', 'h2-shop-b', 'Asia/Tokyo');
-insert into public.team_members (shop_id, user_id, role) values
-  ('00000000-0000-4000-a000-000000002001', '00000000-0000-4000-a000-000000001002', 'staff'),
-  ('00000000-0000-4000-a000-000000002001', '00000000-0000-4000-a000-000000001003', 'viewer');
 insert into public.items (id, shop_id, name, category, price, cost, track_stock, stock) values
   ('00000000-0000-4000-a000-000000003001', '00000000-0000-4000-a000-000000002001', 'Blue mug', 'kitchen', 40, 15, true, 10),
   ('00000000-0000-4000-a000-000000003002', '00000000-0000-4000-a000-000000002001', 'T-shirt', 'apparel', 20, 8, true, 10);

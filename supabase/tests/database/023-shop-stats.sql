@@ -3,15 +3,12 @@
 begin;
 select plan(6);
 
-insert into auth.users (id, email) values
-  ('00000000-0000-4000-a000-000000001001', 'h2-owner@test.local'),
-  ('00000000-0000-4000-a000-000000001003', 'h2-viewer@test.local'),
-  ('00000000-0000-4000-a000-000000001004', 'h2-outsider@test.local');
-insert into public.shops (id, owner_id, name, slug, timezone, default_low_stock_threshold) values
-  ('00000000-0000-4000-a000-000000002001', '00000000-0000-4000-a000-000000001001', 'Shop A', 'h2-shop-a', 'Pacific/Auckland', 5),
-  ('00000000-0000-4000-a000-000000002002', '00000000-0000-4000-a000-000000001004', 'Shop B', 'h2-shop-b', 'UTC', 5);
-insert into public.team_members (shop_id, user_id, role) values
-  ('00000000-0000-4000-a000-000000002001', '00000000-0000-4000-a000-000000001003', 'viewer');
+-- Shop A (owner, staff, viewer) and shop B (outsider): supabase/tests/helpers.sql.
+select tests.create_two_shops();
+update public.shops set timezone = 'Pacific/Auckland', default_low_stock_threshold = 5
+ where id = '00000000-0000-4000-a000-000000002001';
+update public.shops set timezone = 'UTC', default_low_stock_threshold = 5
+ where id = '00000000-0000-4000-a000-000000002002';
 insert into public.items (shop_id, name, track_stock, stock, low_stock_threshold, is_active) values
   ('00000000-0000-4000-a000-000000002001', 'Low by shop default', true, 3, null, true),
   ('00000000-0000-4000-a000-000000002001', 'Empty', true, 0, null, true),

@@ -620,6 +620,7 @@ declare
   v_order record;
   v_response jsonb;
   v_items jsonb;
+  v_overflow record;
 begin
   select * into v_call from private.begin_order_stock_call(p_order_id, 'restore_order', p_idempotency_key);
   if v_call.stored_response is not null then
@@ -664,6 +665,25 @@ begin
                     where h.reference_id = p_order_id and h.reason = 'sale' and h.shop_id = v_order.shop_id)
     order by i.id
       for update;
+
+  -- Stock is an integer column: an item restocked close to its largest value
+  -- since the sale cannot take the order's units back; refused as a conflict
+  -- rather than failing the update with an integer-overflow error.
+  select i.name, i.stock, -pg_catalog.sum(h.change) as quantity
+    into v_overflow
+    from public.stock_history h
+    join public.items i on i.id = h.item_id
+   where h.reference_id = p_order_id and h.reason = 'sale' and h.shop_id = v_order.shop_id and i.track_stock
+   group by i.id, i.name, i.stock
+  having i.stock::bigint - pg_catalog.sum(h.change) > 2147483647
+   order by i.id
+   limit 1;
+  if found then
+    raise exception using errcode = 'PT409', message = 'conflict',
+      detail = pg_catalog.jsonb_build_object('order_id', p_order_id, 'reason', 'stock_out_of_range')::text,
+      hint = pg_catalog.format('Item %L has %s in stock; putting back %s would exceed 2147483647',
+                               v_overflow.name, v_overflow.stock, v_overflow.quantity);
+  end if;
 
   with taken as (
     select h.item_id, (-pg_catalog.sum(h.change))::integer as quantity

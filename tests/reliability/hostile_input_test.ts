@@ -102,7 +102,7 @@ interface ActionSpec {
   required: string[];
 }
 
-function corpus(ids: { item: string; order: string; shop: string; snapshot: string }): Case[] {
+function corpus(ids: { item: string; order: string; shop: string; snapshot: string; fullOrder: string }): Case[] {
   const actions: ActionSpec[] = [
     {
       fn: "inventory-operations",
@@ -407,6 +407,12 @@ function corpus(ids: { item: string; order: string; shop: string; snapshot: stri
     },
     {
       fn: "inventory-operations",
+      name: "restore_order: putting back past the integer range",
+      body: { action: "restore_order", order_id: ids.fullOrder },
+      expected: "conflict",
+    },
+    {
+      fn: "inventory-operations",
       name: "update: set_to max with a stale guard",
       body: {
         action: "update",
@@ -431,7 +437,17 @@ test("a corpus of malformed requests: always a 4xx JSON error with its stable co
       shop_id: world.shopId,
     }))
       .body.data.snapshots[0].id;
-    const cases = corpus({ item: item.id, order, shop: world.shopId, snapshot });
+    // A cancelled order whose item was restocked to the integer maximum since the sale.
+    const full = await createItem(world, { stock: 5 });
+    const fullOrder = await createOrder(world, [{ item_id: full.id, quantity: 2 }]);
+    const sold = await callFunction("inventory-operations", world.owner.jwt, {
+      action: "process_order",
+      order_id: fullOrder,
+    });
+    assert.equal(sold.status, 200, sold.text);
+    await world.sql`update public.items set stock = 2147483647 where id = ${full.id}`;
+    await world.sql`update public.form_submissions set status = 'cancelled' where id = ${fullOrder}`;
+    const cases = corpus({ item: item.id, order, shop: world.shopId, snapshot, fullOrder });
     assert.ok(cases.length >= 300, `the corpus has ${cases.length} cases`);
 
     const before = await databaseFingerprint(world.sql);

@@ -1,6 +1,6 @@
 //! Native tests: every action's RPC call, its refusals, routing and the TypeScript types.
 
-use edge_core::testing::{error_of, post, post_json, rpc_of};
+use edge_core::testing::{self, error_of, invalid, post, post_json};
 use edge_core::{ErrorCode, HttpRequest};
 use serde_json::{json, Value};
 
@@ -9,21 +9,12 @@ use crate::AnalyticsAction;
 const SHOP: &str = "11111111-2222-4333-8444-555555555555";
 
 fn call(body: Value) -> (String, Value) {
-    rpc_of::<AnalyticsAction>(&post_json(&body)).expect("accepted")
+    testing::call::<AnalyticsAction>(body)
 }
 
 /// The refusal of `body`: its code and `details.field`.
 fn refusal(body: Value) -> (ErrorCode, Value) {
-    let error = error_of::<AnalyticsAction>(&post_json(&body));
-    let field = error
-        .details
-        .as_ref()
-        .map_or(Value::Null, |details| details["field"].clone());
-    (error.code, field)
-}
-
-fn invalid(field: &str) -> (ErrorCode, Value) {
-    (ErrorCode::InvalidRequest, json!(field))
+    testing::refusal::<AnalyticsAction>(body)
 }
 
 #[test]
@@ -166,28 +157,19 @@ fn routing_refusals() {
 
 #[test]
 fn every_action_name_has_a_variant() {
-    use edge_core::Action;
-    for name in AnalyticsAction::NAMES {
-        let body = json!({ "action": name }).to_string();
-        if let Err(error) = edge_core::parse_action::<AnalyticsAction>(body.as_bytes()) {
-            assert_ne!(error.code, ErrorCode::UnknownAction, "{name}");
-        }
-    }
+    testing::assert_every_name_has_a_variant::<AnalyticsAction>();
 }
 
 #[cfg(not(feature = "fault-injection"))]
 #[test]
 fn panic_action_exists_only_with_fault_injection() {
-    let error = error_of::<AnalyticsAction>(&post_json(&json!({"action": "__panic"})));
-    assert_eq!(error.code, ErrorCode::UnknownAction);
+    testing::assert_no_panic_action::<AnalyticsAction>();
 }
 
 #[cfg(feature = "fault-injection")]
 #[test]
 fn panic_action_panics_with_fault_injection() {
-    let request = post_json(&json!({"action": "__panic"}));
-    let outcome = std::panic::catch_unwind(|| rpc_of::<AnalyticsAction>(&request));
-    assert!(outcome.is_err());
+    testing::assert_panic_action_panics::<AnalyticsAction>();
 }
 
 #[test]
@@ -269,25 +251,8 @@ fn types_ts() {
 
 #[test]
 fn api_reference_documents_every_action_with_accepted_examples() {
-    use edge_core::Action;
-    let (actions, bodies) =
-        edge_core::testing::documented(env!("CARGO_MANIFEST_DIR"), "analytics-operations");
-    let offered: Vec<&str> = AnalyticsAction::NAMES
-        .iter()
-        .copied()
-        .filter(|name| *name != "__panic")
-        .collect();
-    assert_eq!(actions, offered);
-    let mut exemplified: Vec<String> = Vec::new();
-    for body in bodies {
-        if let Err(error) = rpc_of::<AnalyticsAction>(&post_json(&body)) {
-            panic!("documented example {body} is refused: {error:?}");
-        }
-        exemplified.push(body["action"].as_str().expect("action").to_string());
-    }
-    exemplified.dedup();
-    assert_eq!(
-        exemplified, offered,
-        "one curl example per action, in order"
+    testing::assert_api_reference_documents::<AnalyticsAction>(
+        env!("CARGO_MANIFEST_DIR"),
+        "analytics-operations",
     );
 }

@@ -4,8 +4,8 @@ use std::collections::BTreeMap;
 
 use serde_json::Value;
 
-use crate::dispatch::{route, Action, Route};
-use crate::error::ApiError;
+use crate::dispatch::{parse_action, route, Action, Route};
+use crate::error::{ApiError, ErrorCode};
 use crate::http::HttpRequest;
 use crate::rpc::Env;
 
@@ -60,9 +60,78 @@ pub fn error_of<A: Action>(request: &HttpRequest) -> ApiError {
     }
 }
 
+/// The function name and JSON arguments `body` is sent as; panics when it is refused.
+pub fn call<A: Action>(body: Value) -> (String, Value) {
+    rpc_of::<A>(&post_json(&body)).expect("accepted")
+}
+
+/// The refusal of `body`: its code and `details.field` (null when absent).
+pub fn refusal<A: Action>(body: Value) -> (ErrorCode, Value) {
+    let error = error_of::<A>(&post_json(&body));
+    let field = error
+        .details
+        .as_ref()
+        .map_or(Value::Null, |details| details["field"].clone());
+    (error.code, field)
+}
+
+/// What [`refusal`] returns for an `invalid_request` naming `field`.
+pub fn invalid(field: &str) -> (ErrorCode, Value) {
+    (ErrorCode::InvalidRequest, Value::from(field))
+}
+
+/// Every name in `A::NAMES` parses to a variant: a bare `{"action": name}` may be
+/// refused for its missing fields, never as an unknown action.
+pub fn assert_every_name_has_a_variant<A: Action>() {
+    for name in A::NAMES {
+        let body = serde_json::json!({ "action": name }).to_string();
+        if let Err(error) = parse_action::<A>(body.as_bytes()) {
+            assert_ne!(error.code, ErrorCode::UnknownAction, "{name}");
+        }
+    }
+}
+
+/// Built without the `fault-injection` feature, `__panic` is an unknown action.
+pub fn assert_no_panic_action<A: Action>() {
+    let error = error_of::<A>(&post_json(&serde_json::json!({"action": "__panic"})));
+    assert_eq!(error.code, ErrorCode::UnknownAction);
+}
+
+/// Built with the `fault-injection` feature, `__panic` panics while routing.
+pub fn assert_panic_action_panics<A: Action>() {
+    let request = post_json(&serde_json::json!({"action": "__panic"}));
+    let outcome = std::panic::catch_unwind(|| rpc_of::<A>(&request));
+    assert!(outcome.is_err());
+}
+
+/// docs/BACKEND_API_REFERENCE.md's section about `function` has a `### action` heading
+/// for every action `A` offers (the fault-injection `__panic` aside), in order, and one
+/// curl example per action, in the same order, each accepted by the router.
+pub fn assert_api_reference_documents<A: Action>(crate_dir: &str, function: &str) {
+    let (actions, bodies) = documented(crate_dir, function);
+    let offered: Vec<&str> = A::NAMES
+        .iter()
+        .copied()
+        .filter(|name| *name != "__panic")
+        .collect();
+    assert_eq!(actions, offered);
+    let mut exemplified: Vec<String> = Vec::new();
+    for body in bodies {
+        if let Err(error) = rpc_of::<A>(&post_json(&body)) {
+            panic!("documented example {body} is refused: {error:?}");
+        }
+        exemplified.push(body["action"].as_str().expect("action").to_string());
+    }
+    exemplified.dedup();
+    assert_eq!(
+        exemplified, offered,
+        "one curl example per action, in order"
+    );
+}
+
 /// The section of docs/BACKEND_API_REFERENCE.md about `function` (e.g. `inventory-operations`):
 /// its `### action` headings and the JSON bodies of its curl examples (`-d '...'`).
-pub fn documented(crate_dir: &str, function: &str) -> (Vec<String>, Vec<Value>) {
+fn documented(crate_dir: &str, function: &str) -> (Vec<String>, Vec<Value>) {
     let path = std::path::Path::new(crate_dir).join("../../docs/BACKEND_API_REFERENCE.md");
     let doc = std::fs::read_to_string(&path).expect("docs/BACKEND_API_REFERENCE.md exists");
     let start = doc

@@ -93,32 +93,18 @@ impl Action for AnalyticsAction {
                     .optional_arg("p_date", date)
                     .arg("p_shop_id", validate::uuid("shop_id", &request.shop_id)?))
             }
-            AnalyticsAction::GenerateProduct(request) => {
-                let shop_id = validate::uuid("shop_id", &request.shop_id)?;
-                range(
-                    "start_date",
-                    &request.start_date,
-                    "end_date",
-                    &request.end_date,
-                )?;
-                Ok(RpcCall::new("generate_product_analytics")
-                    .arg("p_shop_id", shop_id)
-                    .arg("p_start", request.start_date)
-                    .arg("p_end", request.end_date))
-            }
-            AnalyticsAction::GetMetrics(request) => {
-                let shop_id = validate::uuid("shop_id", &request.shop_id)?;
-                range(
-                    "start_date",
-                    &request.start_date,
-                    "end_date",
-                    &request.end_date,
-                )?;
-                Ok(RpcCall::new("get_sales_metrics")
-                    .arg("p_shop_id", shop_id)
-                    .arg("p_start", request.start_date)
-                    .arg("p_end", request.end_date))
-            }
+            AnalyticsAction::GenerateProduct(request) => shop_period_call(
+                "generate_product_analytics",
+                &request.shop_id,
+                request.start_date,
+                request.end_date,
+            ),
+            AnalyticsAction::GetMetrics(request) => shop_period_call(
+                "get_sales_metrics",
+                &request.shop_id,
+                request.start_date,
+                request.end_date,
+            ),
             AnalyticsAction::GetShopStats(request) => Ok(RpcCall::new("get_shop_stats")
                 .arg("p_shop_id", validate::uuid("shop_id", &request.shop_id)?)),
             #[cfg(feature = "fault-injection")]
@@ -127,6 +113,22 @@ impl Action for AnalyticsAction {
     }
 }
 
-fn range(start_field: &str, start: &str, end_field: &str, end: &str) -> Result<(), ApiError> {
-    validate::date_range((start_field, start), (end_field, end), MAX_RANGE_DAYS).map(|_| ())
+/// A call about one shop over an inclusive period of local dates (at most
+/// [`MAX_RANGE_DAYS`]): `p_shop_id`, `p_start`, `p_end`.
+fn shop_period_call(
+    function: &'static str,
+    shop_id: &str,
+    start_date: String,
+    end_date: String,
+) -> Result<RpcCall, ApiError> {
+    let shop_id = validate::uuid("shop_id", shop_id)?;
+    validate::date_range(
+        ("start_date", &start_date),
+        ("end_date", &end_date),
+        MAX_RANGE_DAYS,
+    )?;
+    Ok(RpcCall::new(function)
+        .arg("p_shop_id", shop_id)
+        .arg("p_start", start_date)
+        .arg("p_end", end_date))
 }

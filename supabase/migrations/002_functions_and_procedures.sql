@@ -396,7 +396,7 @@ end;
 $$;
 
 comment on function public.update_stock(uuid, integer, text, text, uuid, text, integer, integer) is
-  'Changes one tracked item''s stock by p_change (non-zero) or to p_set_to (>= 0), atomically: stock never goes negative (PT409 insufficient_stock {item_id, available, requested}); with p_expected_stock it is a compare-and-swap (PT409 stale_stock {current_stock} when the stock moved). Writes exactly one stock_history row per change (none when p_set_to equals the stock: history_id null). Staff or above; non-members get PT404 not_found. Replay-safe with p_idempotency_key. Returns {item_id, previous_stock, new_stock, history_id}.';
+  'Changes one tracked item''s stock by p_change (non-zero) or to p_set_to (>= 0), atomically: stock never goes negative (PT409 insufficient_stock {item_id, available, requested}); with p_expected_stock it is a compare-and-swap (PT409 stale_stock {current_stock} when the stock moved); a change that would take the stock past 2147483647 is PT400 invalid_request. Writes exactly one stock_history row per change (none when p_set_to equals the stock: history_id null). Staff or above; non-members get PT404 not_found. Replay-safe with p_idempotency_key. Returns {item_id, previous_stock, new_stock, history_id}.';
 
 
 create or replace function private.order_demand(p_line_items jsonb)
@@ -720,7 +720,7 @@ end;
 $$;
 
 comment on function public.restore_order_stock(uuid, text) is
-  'Puts back, once, the stock that process_order_stock_changes took for a cancelled or refunded order (the quantities of its sale movements, not its current lines), with one stock_history row (reason order_cancelled) per item; items locked ascending by id. A second call returns already_restored = true and changes nothing. Orders in another status, or never deducted -> PT409 conflict. Staff or above. Returns {order_id, already_restored, items: [{item_id, previous_stock, new_stock}]}.';
+  'Puts back, once, the stock that process_order_stock_changes took for a cancelled or refunded order (the quantities of its sale movements, not its current lines), with one stock_history row (reason order_cancelled) per item; items locked ascending by id. A second call returns already_restored = true and changes nothing. Orders in another status, or never deducted, or an item whose stock would pass 2147483647 -> PT409 conflict (nothing changed). Staff or above. Returns {order_id, already_restored, items: [{item_id, previous_stock, new_stock}]}.';
 
 
 create or replace function public.get_low_stock_items(

@@ -78,7 +78,7 @@ export async function rest(
   path: string,
   body?: unknown,
   headers: Record<string, string> = {},
-): Promise<{ status: number; body: unknown; text: string }> {
+): Promise<{ status: number; body: unknown; text: string; headers: Headers }> {
   const res = await fetch(`${SUPABASE_URL}/rest/v1/${path}`, {
     method,
     headers: {
@@ -98,7 +98,7 @@ export async function rest(
   } catch {
     // not JSON: kept as text for the assertion message
   }
-  return { status: res.status, body: parsed, text };
+  return { status: res.status, body: parsed, text, headers: res.headers };
 }
 
 /** An error answer of ours: JSON, the closed set, a request id. Returns the code. */

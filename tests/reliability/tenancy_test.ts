@@ -205,6 +205,40 @@ test("another shop's user cannot read, change or probe shop B directly through P
       );
     }
 
+    // Other filter forms a client can build (or/in trees, JSON containment,
+    // embedding through a relation, exact counts): B's ids answer exactly as
+    // random ones, counts included.
+    const filterForms = (shop: string, itemId: string): [string, string, Record<string, string>][] => [
+      ["GET", `items?or=(shop_id.eq.${shop},id.eq.${itemId})`, {}],
+      ["GET", `items?shop_id=in.(${shop})&select=id,stock`, {}],
+      ["GET", `items?id=in.(${itemId})`, {}],
+      ["GET", `items?not.shop_id=neq.${shop}`, {}],
+      ["GET", `stock_history?item_id=eq.${itemId}`, {}],
+      ["GET", `form_submissions?line_items=cs.${encodeURIComponent(JSON.stringify([{ item_id: itemId }]))}`, {}],
+      ["GET", `shops?id=eq.${shop}&select=*,items(*)`, {}],
+      ["GET", `items?select=id,shops(id,name)&shop_id=eq.${shop}`, {}],
+      ["HEAD", `items?shop_id=eq.${shop}`, { prefer: "count=exact" }],
+      ["GET", `stock_history?shop_id=eq.${shop}&limit=1`, { prefer: "count=exact" }],
+    ];
+    const absentShop = crypto.randomUUID();
+    const absentItem = crypto.randomUUID();
+    const realForms = filterForms(world.shopId, item.id);
+    const absentForms = filterForms(absentShop, absentItem);
+    for (let i = 0; i < realForms.length; i++) {
+      const [method, path, headers] = realForms[i];
+      const real = await rest(attacker, method, path, undefined, headers);
+      const none = await rest(attacker, method, absentForms[i][1], undefined, headers);
+      requests += 2;
+      assert.equal(real.status, none.status, `${method} ${path}: status`);
+      assert.equal(
+        normalize(real.text, [world.shopId, item.id]),
+        normalize(none.text, [absentShop, absentItem]),
+        `${method} ${path}: body`,
+      );
+      assert.equal(real.headers.get("content-range"), none.headers.get("content-range"), `${method} ${path}: count`);
+      assert.ok(!real.text.includes(item.name), `${method} ${path}: shows B's item`);
+    }
+
     // Every RPC the API exposes, called directly with B's ids, answers like one with random ids.
     const rpcs: [string, (ids: { shop: string; item: string; order: string }) => Record<string, unknown>][] = [
       ["update_stock", (x) => ({ p_item_id: x.item, p_change: -1, p_reason: "sale" })],

@@ -73,15 +73,32 @@ pub struct Work<'a> {
     pub count: Option<&'a Statement>,
 }
 
-const SETTINGS_SQL: &str = "select \
-    set_config('search_path', $1, true), \
-    set_config('role', $2, true), \
-    set_config('request.jwt.claims', $3, true), \
-    set_config('request.jwt.claim.sub', $4, true), \
-    set_config('request.jwt.claim.role', $5, true), \
-    set_config('request.method', $6, true), \
-    set_config('request.path', $7, true), \
-    set_config('request.headers', $8, true)";
+/// The request's transaction-scoped settings, after the role's own settings
+/// (`$1`..`$2n`, applied before the role switch as PostgREST does, so
+/// GRANT SET ON PARAMETER to the authenticator suffices). A select list is
+/// evaluated left to right.
+fn settings_sql(role_settings: usize) -> String {
+    let mut calls: Vec<String> = (0..role_settings)
+        .map(|i| format!("set_config(${}, ${}, true)", 2 * i + 1, 2 * i + 2))
+        .collect();
+    let first = 2 * role_settings + 1;
+    for (offset, name) in [
+        "search_path",
+        "role",
+        "request.jwt.claims",
+        "request.jwt.claim.sub",
+        "request.jwt.claim.role",
+        "request.method",
+        "request.path",
+        "request.headers",
+    ]
+    .iter()
+    .enumerate()
+    {
+        calls.push(format!("set_config('{name}', ${}, true)", first + offset));
+    }
+    format!("select {}", calls.join(", "))
+}
 
 fn params(statement: &Statement) -> Vec<TextParam> {
     statement.params.iter().cloned().map(TextParam).collect()
@@ -112,64 +129,58 @@ pub async fn execute(
         .start()
         .await
         .map_err(db_error)?;
-    if !settings.role_settings.is_empty() {
-        // Before the role switch, as PostgREST does (GRANT SET ON PARAMETER
-        // to the authenticator then suffices). Names and values are parameters.
-        let calls: Vec<String> = (0..settings.role_settings.len())
-            .map(|i| format!("set_config(${}, ${}, true)", 2 * i + 1, 2 * i + 2))
-            .collect();
-        let values: Vec<TextParam> = settings
-            .role_settings
-            .iter()
-            .flat_map(|(name, value)| {
-                [
-                    TextParam(Some(name.clone())),
-                    TextParam(Some(value.clone())),
-                ]
-            })
-            .collect();
-        transaction
-            .query_typed(&format!("select {}", calls.join(", ")), &typed(&values))
-            .await
-            .map_err(db_error)?;
-    }
     let claims = serde_json::Value::Object(caller.claims.clone()).to_string();
-    let setting_values = [
-        settings.search_path.clone(),
-        caller.role.clone(),
-        claims,
-        caller.sub().unwrap_or_default().to_owned(),
-        caller.role.clone(),
-        settings.method.clone(),
-        settings.path.clone(),
-        settings.headers_json.clone(),
-    ];
-    let setting_params: Vec<TextParam> = setting_values
-        .into_iter()
+    let setting_params: Vec<TextParam> = settings
+        .role_settings
+        .iter()
+        .flat_map(|(name, value)| [name.clone(), value.clone()])
+        .chain([
+            settings.search_path.clone(),
+            caller.role.clone(),
+            claims,
+            caller.sub().unwrap_or_default().to_owned(),
+            caller.role.clone(),
+            settings.method.clone(),
+            settings.path.clone(),
+            settings.headers_json.clone(),
+        ])
         .map(|v| TextParam(Some(v)))
         .collect();
-    transaction
-        .query_typed(SETTINGS_SQL, &typed(&setting_params))
-        .await
-        .map_err(db_error)?;
-
-    let mut outcome = Outcome::default();
-    if let Some(main) = work.main {
-        let main_params = params(main);
-        if work.returns_nothing {
-            transaction
+    let settings_sql = settings_sql(settings.role_settings.len());
+    // The settings and the main statement are pipelined: tokio-postgres sends
+    // both when the joined future is first polled and the server runs them in
+    // order, so the request costs one round trip here instead of two. If the
+    // settings fail, the main statement only sees an aborted transaction, and
+    // `try_join` answers with the settings' error, which arrives first.
+    let apply_settings = async {
+        transaction
+            .query_typed(&settings_sql, &typed(&setting_params))
+            .await
+            .map_err(db_error)
+    };
+    let main_params = work.main.map(params).unwrap_or_default();
+    let run_main = async {
+        match work.main {
+            None => Ok(None),
+            Some(main) if work.returns_nothing => transaction
                 .query_typed(main.sql.as_str(), &typed(&main_params))
                 .await
-                .map_err(db_error)?;
-        } else {
-            let row = transaction
+                .map(|_| None)
+                .map_err(db_error),
+            Some(main) => transaction
                 .query_typed_one(main.sql.as_str(), &typed(&main_params))
                 .await
-                .map_err(db_error)?;
-            outcome.body = row.get(0);
-            outcome.rows = row.get(1);
-            outcome.first = row.get(2);
+                .map(Some)
+                .map_err(db_error),
         }
+    };
+    let (_, main_row) = futures_util::future::try_join(apply_settings, run_main).await?;
+
+    let mut outcome = Outcome::default();
+    if let Some(row) = main_row {
+        outcome.body = row.get(0);
+        outcome.rows = row.get(1);
+        outcome.first = row.get(2);
     }
     if let Some(count) = work.count {
         let count_params = params(count);

@@ -34,7 +34,7 @@ pub async fn serve<A: Action>(request: JsValue, env: JsValue) -> JsValue {
 
 /// Sends the RPC request; a failed fetch (DNS, refused, reset) or one that takes longer
 /// than `RPC_TIMEOUT_MS` (headers and body) is `upstream_unavailable`.
-async fn call(rpc: &RpcRequest) -> Result<serde_json::Value, ApiError> {
+async fn call(rpc: &RpcRequest) -> Result<Box<serde_json::value::RawValue>, ApiError> {
     let unavailable = |cause: gloo_net::Error| ApiError {
         internal: Some(format!("fetch {} failed: {cause}", rpc.url)),
         ..ApiError::of(ErrorCode::UpstreamUnavailable)

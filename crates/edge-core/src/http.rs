@@ -90,8 +90,8 @@ impl HttpResponse {
         }
     }
 
-    /// `200 {"data": ...}`.
-    pub fn success(data: &Value, request_id: &str) -> HttpResponse {
+    /// `200 {"data": ...}`; `data` is a `Value` or, for RPC answers, the raw JSON text.
+    pub fn success(data: &(impl Serialize + ?Sized), request_id: &str) -> HttpResponse {
         HttpResponse::json(200, &SuccessBody { data }, request_id)
     }
 

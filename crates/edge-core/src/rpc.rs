@@ -2,6 +2,7 @@
 //! request that carries it, and how PostgREST's answer maps onto `ApiError`.
 
 use serde::Deserialize;
+use serde_json::value::RawValue;
 use serde_json::{Map, Value};
 
 use crate::auth::AuthContext;
@@ -120,12 +121,15 @@ const SQL_RAISED_CODES: [ErrorCode; 8] = [
 ];
 
 /// Turns PostgREST's answer (status and body text) into the action's `data` or an `ApiError`.
-pub fn read_rpc_response(status: u16, body: &str) -> Result<Value, ApiError> {
+/// A success body is checked to be JSON but kept as text: the SQL function's jsonb is the
+/// `data` unchanged, so it is not built into a tree and serialized again (BENCHMARKS.md:
+/// a 365-day `get_metrics` answer is about 280 KB).
+pub fn read_rpc_response(status: u16, body: &str) -> Result<Box<RawValue>, ApiError> {
     if (200..300).contains(&status) {
         if body.trim().is_empty() {
-            return Ok(Value::Null);
+            return Ok(RawValue::NULL.to_owned());
         }
-        return serde_json::from_str(body).map_err(|err| {
+        return serde_json::from_str::<Box<RawValue>>(body).map_err(|err| {
             ApiError::internal(format!(
                 "PostgREST {status}: success body is not JSON ({err}): {body}"
             ))
@@ -259,8 +263,8 @@ mod tests {
     #[test]
     fn success_body_is_the_data() {
         let data = read_rpc_response(200, r#"{"deleted": 3}"#).expect("success");
-        assert_eq!(data, json!({"deleted": 3}));
-        assert_eq!(read_rpc_response(204, "").expect("empty"), Value::Null);
+        assert_eq!(data.get(), r#"{"deleted": 3}"#);
+        assert_eq!(read_rpc_response(204, "").expect("empty").get(), "null");
         let error = read_rpc_response(200, "<html>").expect_err("not JSON");
         assert_eq!(error.code, ErrorCode::Internal);
     }

@@ -71,7 +71,11 @@ ensure_npm_tools() {
   local installed="$ROOT/node_modules/.package-lock.json"
   if [ ! -f "$installed" ] || [ "$ROOT/package-lock.json" -nt "$installed" ]; then
     step "installing npm tools (Supabase CLI, Deno, wasm-opt, supabase-js)"
-    (cd "$ROOT" && npm ci --no-audit --no-fund --loglevel=error)
+    # `npm install`, not `npm ci`: npm records only this platform's optional
+    # Supabase CLI binary package in the lock file, which `npm ci` then calls
+    # out of sync. With the lock present, `npm install` installs exactly its
+    # versions and leaves it unchanged.
+    (cd "$ROOT" && npm install --no-audit --no-fund --loglevel=error)
   fi
   ln -sf ../@deno/linux-x64-glibc/deno "$ROOT/node_modules/.bin/deno"
 }

@@ -5,6 +5,7 @@ use std::error::Error;
 
 use bytes::BytesMut;
 use tokio_postgres::types::{Format, IsNull, ToSql, Type};
+use tokio_postgres::{GenericClient, Row};
 
 use crate::auth::Caller;
 use crate::error::ApiError;
@@ -123,12 +124,6 @@ pub async fn execute(
     let authenticated = caller.is_authenticated();
     let db_error = |e: tokio_postgres::Error| ApiError::from_db(&e, authenticated);
     let mut client = pool.get().await.map_err(|e| ApiError::pool(&e))?;
-    let transaction = client
-        .build_transaction()
-        .read_only(work.read_only)
-        .start()
-        .await
-        .map_err(db_error)?;
     let claims = serde_json::Value::Object(caller.claims.clone()).to_string();
     let setting_params: Vec<TextParam> = settings
         .role_settings
@@ -147,41 +142,49 @@ pub async fn execute(
         .map(|v| TextParam(Some(v)))
         .collect();
     let settings_sql = settings_sql(settings.role_settings.len());
-    // The settings and the main statement are pipelined: tokio-postgres sends
-    // both when the joined future is first polled and the server runs them in
-    // order, so the request costs one round trip here instead of two. If the
-    // settings fail, the main statement only sees an aborted transaction, and
-    // `try_join` answers with the settings' error, which arrives first.
-    let apply_settings = async {
-        transaction
-            .query_typed(&settings_sql, &typed(&setting_params))
-            .await
-            .map_err(db_error)
-    };
     let main_params = work.main.map(params).unwrap_or_default();
-    let run_main = async {
-        match work.main {
-            None => Ok(None),
-            Some(main) if work.returns_nothing => transaction
-                .query_typed(main.sql.as_str(), &typed(&main_params))
-                .await
-                .map(|_| None)
-                .map_err(db_error),
-            Some(main) => transaction
-                .query_typed_one(main.sql.as_str(), &typed(&main_params))
-                .await
-                .map(Some)
-                .map_err(db_error),
-        }
+    let begin = if work.read_only {
+        "start transaction read only"
+    } else {
+        "start transaction read write"
     };
-    let (_, main_row) = futures_util::future::try_join(apply_settings, run_main).await?;
 
-    let mut outcome = Outcome::default();
-    if let Some(row) = main_row {
-        outcome.body = row.get(0);
-        outcome.rows = row.get(1);
-        outcome.first = row.get(2);
+    if !work.singular && work.count.is_none() {
+        // Nothing to decide after the main statement, so the whole transaction
+        // goes as one pipelined batch (see `apply_settings`): one round trip.
+        // After a failed statement the server answers COMMIT by rolling back,
+        // as the general path below does. All four answers are awaited, so the
+        // connection is out of its transaction when it returns to the pool,
+        // and the first failure in statement order is the one answered.
+        let (began, applied, main_row, committed) = futures_util::future::join4(
+            client.batch_execute(begin),
+            apply_settings(&**client, &settings_sql, &setting_params),
+            run_main(&**client, &work, &main_params),
+            client.batch_execute("commit"),
+        )
+        .await;
+        began.map_err(db_error)?;
+        applied.map_err(db_error)?;
+        let main_row = main_row.map_err(db_error)?;
+        committed.map_err(db_error)?;
+        return Ok(main_outcome(main_row));
     }
+
+    // The count and the singular check need the main result before COMMIT or
+    // ROLLBACK; the transaction rolls back if this returns early.
+    let transaction = client
+        .build_transaction()
+        .read_only(work.read_only)
+        .start()
+        .await
+        .map_err(db_error)?;
+    let (_, main_row) = futures_util::future::try_join(
+        apply_settings(&*transaction, &settings_sql, &setting_params),
+        run_main(&*transaction, &work, &main_params),
+    )
+    .await
+    .map_err(db_error)?;
+    let mut outcome = main_outcome(main_row);
     if let Some(count) = work.count {
         let count_params = params(count);
         let row = transaction
@@ -196,4 +199,49 @@ pub async fn execute(
     }
     transaction.commit().await.map_err(db_error)?;
     Ok(outcome)
+}
+
+/// Applies the request settings. tokio-postgres sends a statement when its
+/// future is first polled, and a join polls all of its futures at once, so
+/// statements joined with this one reach the server back to back and run in
+/// order, without a round trip each. If the settings fail, the statements
+/// after them only see an aborted transaction.
+async fn apply_settings<C: GenericClient>(
+    client: &C,
+    settings_sql: &str,
+    setting_params: &[TextParam],
+) -> Result<(), tokio_postgres::Error> {
+    client
+        .query_typed(settings_sql, &typed(setting_params))
+        .await
+        .map(drop)
+}
+
+/// Runs the main statement; `None` when there is none or it returns nothing.
+async fn run_main<C: GenericClient>(
+    client: &C,
+    work: &Work<'_>,
+    main_params: &[TextParam],
+) -> Result<Option<Row>, tokio_postgres::Error> {
+    match work.main {
+        None => Ok(None),
+        Some(main) if work.returns_nothing => client
+            .query_typed(main.sql.as_str(), &typed(main_params))
+            .await
+            .map(|_| None),
+        Some(main) => client
+            .query_typed_one(main.sql.as_str(), &typed(main_params))
+            .await
+            .map(Some),
+    }
+}
+
+fn main_outcome(main_row: Option<Row>) -> Outcome {
+    let mut outcome = Outcome::default();
+    if let Some(row) = main_row {
+        outcome.body = row.get(0);
+        outcome.rows = row.get(1);
+        outcome.first = row.get(2);
+    }
+    outcome
 }

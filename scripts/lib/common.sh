@@ -30,6 +30,19 @@ INVENTORY_FN_PORT="${INVENTORY_FN_PORT:-$((PORT_BASE + 331))}"
 ANALYTICS_FN_PORT="${ANALYTICS_FN_PORT:-$((PORT_BASE + 332))}"
 ADMIN_FN_PORT="${ADMIN_FN_PORT:-$((PORT_BASE + 333))}"
 
+# The edge functions and the port of each one's Deno process: the one place
+# that pairs them (the stack starts them, the gateway routes to them).
+FUNCTION_NAMES=(inventory-operations analytics-operations admin-operations)
+
+function_port() {
+  case "$1" in
+    inventory-operations) echo "$INVENTORY_FN_PORT" ;;
+    analytics-operations) echo "$ANALYTICS_FN_PORT" ;;
+    admin-operations) echo "$ADMIN_FN_PORT" ;;
+    *) die "unknown function $1" ;;
+  esac
+}
+
 # The local stack's JWT secret: the same well-known value `supabase start` uses.
 # It protects nothing real; hosted projects have their own.
 SUPABASE_JWT_SECRET="${SUPABASE_JWT_SECRET:-super-secret-jwt-token-with-at-least-32-characters-long}"

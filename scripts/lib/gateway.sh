@@ -26,8 +26,11 @@ gateway_build() {
 
 # name=url pairs for the three Deno processes, in the gateway's FUNCTIONS_UPSTREAMS format.
 gateway_function_upstreams() {
-  printf 'inventory-operations=http://127.0.0.1:%s,analytics-operations=http://127.0.0.1:%s,admin-operations=http://127.0.0.1:%s' \
-    "$INVENTORY_FN_PORT" "$ANALYTICS_FN_PORT" "$ADMIN_FN_PORT"
+  local name upstreams=""
+  for name in "${FUNCTION_NAMES[@]}"; do
+    upstreams+="${upstreams:+,}$name=http://127.0.0.1:$(function_port "$name")"
+  done
+  printf '%s' "$upstreams"
 }
 
 # Prints a JWT signed with the local secret; arguments as `gateway token`.

@@ -4,17 +4,6 @@
 # itself is handled by common.sh. Source after common.sh, db.sh, build.sh and
 # gateway.sh.
 
-FUNCTION_NAMES=(inventory-operations analytics-operations admin-operations)
-
-function_port() {
-  case "$1" in
-    inventory-operations) echo "$INVENTORY_FN_PORT" ;;
-    analytics-operations) echo "$ANALYTICS_FN_PORT" ;;
-    admin-operations) echo "$ADMIN_FN_PORT" ;;
-    *) die "unknown function $1" ;;
-  esac
-}
-
 proc_running() { # name
   local pidfile="$RUN_DIR/$1.pid"
   [ -f "$pidfile" ] && kill -0 "$(cat "$pidfile")" 2>/dev/null

@@ -105,14 +105,31 @@ fn params(statement: &Statement) -> Vec<TextParam> {
     statement.params.iter().cloned().map(TextParam).collect()
 }
 
-/// Parameters typed `unknown`: the server infers each one's type from its
-/// place in the statement, and `query_typed` skips the separate prepare
-/// round trip (one unnamed Parse/Bind/Execute).
-fn typed(params: &[TextParam]) -> Vec<(&(dyn ToSql + Sync), Type)> {
-    params
-        .iter()
-        .map(|p| (p as &(dyn ToSql + Sync), Type::UNKNOWN))
-        .collect()
+/// Distinct statement texts prepared on one connection before its cache is emptied.
+/// Texts vary with a request's shape (filters, select lists, argument names), not
+/// with its values, so a few hundred cover an application; the limit bounds what a
+/// client inventing shapes can make a connection hold.
+const STATEMENT_CACHE_LIMIT: usize = 512;
+
+/// The connection's prepared statement for `sql`, prepared on first use. Like
+/// PostgREST's prepared statements, this spares Postgres parsing and planning the
+/// same text on every request. Parameters are declared `unknown`, so the server
+/// infers each one's type from its place in the statement, and are sent as text.
+async fn prepare(
+    client: &deadpool_postgres::Client,
+    sql: &str,
+    param_count: usize,
+) -> Result<tokio_postgres::Statement, tokio_postgres::Error> {
+    if client.statement_cache.size() >= STATEMENT_CACHE_LIMIT {
+        client.statement_cache.clear();
+    }
+    client
+        .prepare_typed_cached(sql, &vec![Type::UNKNOWN; param_count])
+        .await
+}
+
+fn refs(params: &[TextParam]) -> Vec<&(dyn ToSql + Sync)> {
+    params.iter().map(|p| p as &(dyn ToSql + Sync)).collect()
 }
 
 pub async fn execute(
@@ -143,6 +160,27 @@ pub async fn execute(
         .collect();
     let settings_sql = settings_sql(settings.role_settings.len());
     let main_params = work.main.map(params).unwrap_or_default();
+    let count_params = work.count.map(params).unwrap_or_default();
+    // Statements not yet prepared on this connection are prepared together: one
+    // round trip the first time, none after.
+    let (settings_statement, main_statement, count_statement) = futures_util::future::try_join3(
+        prepare(&client, &settings_sql, setting_params.len()),
+        optional(
+            work.main
+                .map(|main| prepare(&client, &main.sql, main_params.len())),
+        ),
+        optional(
+            work.count
+                .map(|count| prepare(&client, &count.sql, count_params.len())),
+        ),
+    )
+    .await
+    .map_err(db_error)?;
+    let main = main_statement.as_ref().map(|statement| MainStatement {
+        statement,
+        params: &main_params,
+        returns_nothing: work.returns_nothing,
+    });
     let begin = if work.read_only {
         "start transaction read only"
     } else {
@@ -158,8 +196,8 @@ pub async fn execute(
         // and the first failure in statement order is the one answered.
         let (began, applied, main_row, committed) = futures_util::future::join4(
             client.batch_execute(begin),
-            apply_settings(&**client, &settings_sql, &setting_params),
-            run_main(&**client, &work, &main_params),
+            apply_settings(&**client, &settings_statement, &setting_params),
+            run_main(&**client, main.as_ref()),
             client.batch_execute("commit"),
         )
         .await;
@@ -179,16 +217,15 @@ pub async fn execute(
         .await
         .map_err(db_error)?;
     let (_, main_row) = futures_util::future::try_join(
-        apply_settings(&*transaction, &settings_sql, &setting_params),
-        run_main(&*transaction, &work, &main_params),
+        apply_settings(&*transaction, &settings_statement, &setting_params),
+        run_main(&*transaction, main.as_ref()),
     )
     .await
     .map_err(db_error)?;
     let mut outcome = main_outcome(main_row);
-    if let Some(count) = work.count {
-        let count_params = params(count);
+    if let Some(count) = &count_statement {
         let row = transaction
-            .query_typed_one(count.sql.as_str(), &typed(&count_params))
+            .query_one(count, &refs(&count_params))
             .await
             .map_err(db_error)?;
         outcome.total = Some(row.get(0));
@@ -201,6 +238,24 @@ pub async fn execute(
     Ok(outcome)
 }
 
+/// Awaits the future if there is one.
+async fn optional<T, E>(
+    future: Option<impl std::future::Future<Output = Result<T, E>>>,
+) -> Result<Option<T>, E> {
+    match future {
+        Some(future) => future.await.map(Some),
+        None => Ok(None),
+    }
+}
+
+/// The prepared main statement with its parameters.
+struct MainStatement<'a> {
+    statement: &'a tokio_postgres::Statement,
+    params: &'a [TextParam],
+    /// True for void functions: no result row to read.
+    returns_nothing: bool,
+}
+
 /// Applies the request settings. tokio-postgres sends a statement when its
 /// future is first polled, and a join polls all of its futures at once, so
 /// statements joined with this one reach the server back to back and run in
@@ -208,11 +263,11 @@ pub async fn execute(
 /// after them only see an aborted transaction.
 async fn apply_settings<C: GenericClient>(
     client: &C,
-    settings_sql: &str,
+    statement: &tokio_postgres::Statement,
     setting_params: &[TextParam],
 ) -> Result<(), tokio_postgres::Error> {
     client
-        .query_typed(settings_sql, &typed(setting_params))
+        .query(statement, &refs(setting_params))
         .await
         .map(drop)
 }
@@ -220,17 +275,16 @@ async fn apply_settings<C: GenericClient>(
 /// Runs the main statement; `None` when there is none or it returns nothing.
 async fn run_main<C: GenericClient>(
     client: &C,
-    work: &Work<'_>,
-    main_params: &[TextParam],
+    main: Option<&MainStatement<'_>>,
 ) -> Result<Option<Row>, tokio_postgres::Error> {
-    match work.main {
+    match main {
         None => Ok(None),
-        Some(main) if work.returns_nothing => client
-            .query_typed(main.sql.as_str(), &typed(main_params))
+        Some(main) if main.returns_nothing => client
+            .query(main.statement, &refs(main.params))
             .await
             .map(|_| None),
         Some(main) => client
-            .query_typed_one(main.sql.as_str(), &typed(main_params))
+            .query_one(main.statement, &refs(main.params))
             .await
             .map(Some),
     }

@@ -99,8 +99,18 @@ pub struct AppState {
 }
 
 fn pool(config: &Config) -> Result<deadpool_postgres::Pool, String> {
-    let pg_config = tokio_postgres::Config::from_str(&config.database_url)
+    let mut pg_config = tokio_postgres::Config::from_str(&config.database_url)
         .map_err(|e| format!("DATABASE_URL: {e}"))?;
+    // Statements are prepared before a request's transaction sets its search_path
+    // (db.rs), so the session starts with that same path: names resolve at prepare
+    // time as they will at execution, and Postgres never re-plans for a changed path.
+    // (Whitespace separates startup options; a schema name with a space is escaped.)
+    let search_path = query::search_path(&config.schema).replace(' ', "\\ ");
+    let options = match pg_config.get_options() {
+        Some(given) => format!("{given} -c search_path={search_path}"),
+        None => format!("-c search_path={search_path}"),
+    };
+    pg_config.options(options);
     let manager = deadpool_postgres::Manager::from_config(
         pg_config,
         tokio_postgres::NoTls,

@@ -38,6 +38,13 @@ impl Statement {
     }
 }
 
+/// The `search_path` of every request: the exposed schema, then `extensions`
+/// (where Supabase installs extensions). No spaces, so the same value can go in
+/// a connection's startup options.
+pub fn search_path(schema: &str) -> String {
+    format!("{},\"extensions\"", quote_ident(schema))
+}
+
 pub fn quote_ident(name: &str) -> String {
     format!("\"{}\"", name.replace('"', "\"\""))
 }

@@ -129,7 +129,7 @@ fn settings(
         })
         .collect();
     RequestSettings {
-        search_path: format!("{}, \"extensions\"", query::quote_ident(&cache.schema)),
+        search_path: query::search_path(&cache.schema),
         method: method.as_str().to_owned(),
         path: uri.path().to_owned(),
         headers_json: Value::Object(header_map).to_string(),

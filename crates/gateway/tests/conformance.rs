@@ -1440,17 +1440,85 @@ async fn schema_reloads_on_notify() {
         )
         .await
         .unwrap_or_else(|e| panic!("{e}"));
+    eventually("/rest/v1/late_table", None, &json!([{"id": 7}])).await;
+}
+
+/// Polls `path` as `token` until it answers 200 with `expected` (a schema reload
+/// reaches every pooled connection asynchronously).
+async fn eventually(path: &str, token: Option<&str>, expected: &Value) {
     let mut last = String::new();
     for _ in 0..50 {
-        let reply = get("/rest/v1/late_table", None).await;
-        if reply.status == StatusCode::OK {
-            assert_eq!(reply.json(), json!([{"id": 7}]));
+        let reply = get(path, token).await;
+        if reply.status == StatusCode::OK && &reply.json() == expected {
             return;
         }
-        last = reply.text;
+        last = format!("{} {}", reply.status, reply.text);
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
-    panic!("schema was not reloaded: {last}");
+    panic!("{path} never answered {expected}; last: {last}");
+}
+
+/// The gateway prepares each statement text once per pooled connection (db.rs). A
+/// cached plan must not show one caller's rows to another, nor outlive the schema
+/// it was planned for.
+#[tokio::test]
+async fn prepared_statements_follow_the_caller_and_the_schema() {
+    let (a, b) = (user(USER_A), user(USER_B));
+    insert_item(&a, "prep-a-1", 1).await;
+    insert_item(&b, "prep-b-1", 2).await;
+    // Far more requests than the pool has connections, callers alternating, so
+    // every connection runs the same prepared statement as both users.
+    for _ in 0..24 {
+        for (token, sku) in [(&a, "prep-a-1"), (&b, "prep-b-1")] {
+            let rows = get("/rest/v1/items?select=sku&sku=like.prep-*", Some(token)).await;
+            assert_eq!(rows.json(), json!([{"sku": sku}]));
+        }
+    }
+
+    let client = admin().await;
+    client
+        .batch_execute(
+            "create table public.prep_table (id integer primary key); \
+             alter table public.prep_table enable row level security; \
+             create policy prep_select on public.prep_table for select to authenticated using (true); \
+             grant select on public.prep_table to authenticated; \
+             insert into public.prep_table values (1); \
+             create function public.prep_version() returns integer language sql as 'select 1'; \
+             grant execute on function public.prep_version() to authenticated; \
+             notify pgrst, 'reload schema';",
+        )
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    eventually("/rest/v1/prep_table", Some(&a), &json!([{"id": 1}])).await;
+    eventually("/rest/v1/rpc/prep_version", Some(&a), &json!(1)).await;
+    for _ in 0..24 {
+        assert_eq!(
+            get("/rest/v1/prep_table", Some(&a)).await.json(),
+            json!([{"id": 1}])
+        );
+        assert_eq!(
+            get("/rest/v1/rpc/prep_version", Some(&a)).await.json(),
+            json!(1)
+        );
+    }
+    // Same statement texts, changed schema: a new column in `*`, a new function body.
+    client
+        .batch_execute(
+            "alter table public.prep_table add column note text not null default 'new'; \
+             create or replace function public.prep_version() returns integer language sql as 'select 2'; \
+             notify pgrst, 'reload schema';",
+        )
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    for _ in 0..24 {
+        let table = get("/rest/v1/prep_table", Some(&a)).await;
+        assert_eq!(
+            (table.status, table.json()),
+            (StatusCode::OK, json!([{"id": 1, "note": "new"}]))
+        );
+        let version = get("/rest/v1/rpc/prep_version", Some(&a)).await;
+        assert_eq!((version.status, version.json()), (StatusCode::OK, json!(2)));
+    }
 }
 
 #[tokio::test]

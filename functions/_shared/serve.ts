@@ -32,7 +32,8 @@ export interface WasmEnv {
 interface WasmResponse {
   status: number;
   headers: Record<string, string>;
-  body: string;
+  /** The JSON text, UTF-8 encoded. */
+  body: Uint8Array<ArrayBuffer>;
 }
 
 /** The body limit of api.md; Rust answers `payload_too_large` above it. */
@@ -216,7 +217,7 @@ export async function readBodyPrefix(request: Request, limit: number): Promise<U
 
 function toResponse(result: unknown): Response {
   const { status, headers, body } = result as WasmResponse;
-  if (!Number.isInteger(status) || typeof body !== "string" || typeof headers !== "object") {
+  if (!Number.isInteger(status) || !(body instanceof Uint8Array) || typeof headers !== "object") {
     throw new Error(`handle returned a malformed response: ${JSON.stringify(result)}`);
   }
   return new Response(body, { status, headers });

@@ -279,7 +279,7 @@ async function caseMetrics(): Promise<{ result: CaseResult; raw: Sample; sameTot
   const rawScript = `select bench.sales_metrics_from_orders('${SHOP_ID}', '${start}', '${DAY}');\n`;
   const samples: Record<string, Sample> = { ours: emptySample(), peer: emptySample(), floor: emptySample() };
   const raw = emptySample();
-  const rounds = 6, perRound = 30, warmup = 20;
+  const rounds = 10, perRound = 30, warmup = 20;
   const run = (path: Path, total: number, into?: Sample) =>
     path === "floor"
       ? pgbenchRound(floorScript, 1, total, into)

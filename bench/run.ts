@@ -26,6 +26,7 @@ const DAY = env("BENCH_DAY"); // day D, YYYY-MM-DD
 const OUTPUT = Deno.env.get("BENCH_OUTPUT") ?? `${ROOT}/BENCHMARKS.md`;
 const PO_ORDERS = Number(env("BENCH_PO_ORDERS"));
 const COLD_PORT = Number(env("BENCH_COLD_PORT"));
+const RUN_DIR = env("BENCH_RUN_DIR"); // pid files of the stack's processes (scripts/lib/stack.sh)
 
 // ------------------------------------------------------------------ statistics
 
@@ -36,11 +37,13 @@ interface Sample {
   latencies: number[]; // ms
   throughputs: number[]; // per round, requests/s
   roundMedians: number[]; // ms, one per measured round
+  /** CPU time (user + system) of the function's own Deno process over the measured rounds. */
+  functionCpuMs: number;
   errors: number;
   firstError?: string;
 }
 
-const emptySample = (): Sample => ({ latencies: [], throughputs: [], roundMedians: [], errors: 0 });
+const emptySample = (): Sample => ({ latencies: [], throughputs: [], roundMedians: [], functionCpuMs: 0, errors: 0 });
 
 function quantile(values: number[], q: number): number {
   if (values.length === 0) return NaN;
@@ -67,6 +70,20 @@ async function interleaved(rounds: number, label: string, measure: (path: Path) 
 
 // ------------------------------------------------------------------ load
 
+const CLOCK_TICKS_PER_SECOND = 100; // USER_HZ on Linux
+
+/** CPU ms (user + system) used so far by the process behind `RUN_DIR/<name>.pid`. */
+function processCpuMs(name: string): number {
+  const pid = Deno.readTextFileSync(`${RUN_DIR}/${name}.pid`).trim();
+  const stat = Deno.readTextFileSync(`/proc/${pid}/stat`);
+  // Fields after the parenthesized command name; utime and stime are fields 14 and 15.
+  const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+  return ((Number(fields[11]) + Number(fields[12])) * 1000) / CLOCK_TICKS_PER_SECOND;
+}
+
+/** The Deno process serving `name` for `path` (scripts/bench starts them as fn-* and peer-*). */
+const functionProcess = (path: "ours" | "peer", name: string) => `${path === "peer" ? "peer" : "fn"}-${name}`;
+
 /** `total` POSTs, `concurrency` at a time; bodies from `bodyOf(i)`. */
 async function httpRound(
   url: string,
@@ -74,7 +91,9 @@ async function httpRound(
   total: number,
   bodyOf: (i: number) => unknown,
   into?: Sample,
+  process?: string,
 ): Promise<void> {
+  const cpuBefore = process ? processCpuMs(process) : 0;
   let next = 0;
   const latencies: number[] = [];
   let errors = 0;
@@ -102,6 +121,7 @@ async function httpRound(
   await Promise.all(Array.from({ length: concurrency }, worker));
   const wall = (performance.now() - started) / 1000;
   if (into) {
+    if (process) into.functionCpuMs += processCpuMs(process) - cpuBefore;
     into.latencies.push(...latencies);
     into.roundMedians.push(median(latencies));
     into.throughputs.push(total / wall);
@@ -198,7 +218,8 @@ async function caseUpdate(): Promise<CaseResult[]> {
     const run = (path: Path, total: number, into?: Sample) =>
       path === "floor"
         ? pgbenchRound(UPDATE_FLOOR, concurrency, total / concurrency, into)
-        : httpRound(fn(path, "inventory-operations"), concurrency, total, body, into);
+        : httpRound(fn(path, "inventory-operations"), concurrency, total, body, into,
+          functionProcess(path, "inventory-operations"));
     log(`update, concurrency ${concurrency}: warm-up`);
     for (const path of PATHS) await run(path, warmup);
     await interleaved(rounds, `update, concurrency ${concurrency}`, (path) => run(path, perRound, samples[path]));
@@ -231,7 +252,8 @@ async function caseProcessOrder(): Promise<CaseResult> {
   const run = (path: Path, total: number, into?: Sample) =>
     path === "floor"
       ? pgbenchRound(floorScript, concurrency, total / concurrency, into)
-      : httpRound(fn(path, "inventory-operations"), concurrency, total, body(path), into);
+      : httpRound(fn(path, "inventory-operations"), concurrency, total, body(path), into,
+        functionProcess(path, "inventory-operations"));
   log("process_order: warm-up");
   for (const path of PATHS) await run(path, warmup);
   await interleaved(rounds, "process_order", (path) => run(path, perRound, samples[path]));
@@ -283,7 +305,7 @@ async function caseMetrics(): Promise<{ result: CaseResult; raw: Sample; sameTot
   const run = (path: Path, total: number, into?: Sample) =>
     path === "floor"
       ? pgbenchRound(floorScript, 1, total, into)
-      : httpRound(fn(path, "analytics-operations"), 1, total, body, into);
+      : httpRound(fn(path, "analytics-operations"), 1, total, body, into, functionProcess(path, "analytics-operations"));
   log("get_metrics: warm-up");
   for (const path of PATHS) await run(path, warmup);
   await pgbenchRound(rawScript, 1, 1);
@@ -470,9 +492,17 @@ function caseTable(result: CaseResult): string {
     `ours/peer p95 ${ratio(p95(o.latencies), p95(p.latencies))}, ours/peer throughput ${ratio(median(o.throughputs), median(p.throughputs))}, ` +
     `ours/floor throughput ${ratio(median(o.throughputs), median(f.throughputs))}.`,
     roundSpread(o, p),
+    functionCpu(o, p),
     ...errors,
     "",
   ].join("\n");
+}
+
+/** CPU of the function's own process per request: what differs between ours and peer, free of wait time. */
+function functionCpu(ours: Sample, peer: Sample): string {
+  const oursMs = ours.functionCpuMs / ours.latencies.length, peerMs = peer.functionCpuMs / peer.latencies.length;
+  return `CPU time of the function's own Deno process (user + system, /proc; serving the request, running the action, ` +
+    `the RPC fetch): ours ${fmt(oursMs, 3)} ms per request, peer ${fmt(peerMs, 3)} ms (ours/peer ${ratio(oursMs, peerMs)}).`;
 }
 
 /** How ours/peer varied from round to round: the noise around the pooled median ratio. */
@@ -589,6 +619,9 @@ Paths, in every case:
 
 Latency is measured by the client from sending the request to reading the whole answer; throughput is
 requests per second of wall time (pgbench: its own tps without connection time), median over rounds.
+Ours and peer share every hop but the function itself (client -> gateway -> Deno function -> gateway ->
+Postgres), so their latencies differ by less than this machine's round-to-round noise; each case also
+reports the CPU time of the function's own process per request, the part where they do differ.
 
 ## Targets
 

@@ -4,6 +4,8 @@
 use std::error::Error;
 
 use bytes::BytesMut;
+use futures_util::future::OptionFuture;
+use futures_util::FutureExt;
 use tokio_postgres::types::{Format, IsNull, ToSql, Type};
 use tokio_postgres::{GenericClient, Row};
 
@@ -165,14 +167,16 @@ pub async fn execute(
     // round trip the first time, none after.
     let (settings_statement, main_statement, count_statement) = futures_util::future::try_join3(
         prepare(&client, &settings_sql, setting_params.len()),
-        optional(
+        OptionFuture::from(
             work.main
                 .map(|main| prepare(&client, &main.sql, main_params.len())),
-        ),
-        optional(
+        )
+        .map(Option::transpose),
+        OptionFuture::from(
             work.count
                 .map(|count| prepare(&client, &count.sql, count_params.len())),
-        ),
+        )
+        .map(Option::transpose),
     )
     .await
     .map_err(db_error)?;
@@ -236,16 +240,6 @@ pub async fn execute(
     }
     transaction.commit().await.map_err(db_error)?;
     Ok(outcome)
-}
-
-/// Awaits the future if there is one.
-async fn optional<T, E>(
-    future: Option<impl std::future::Future<Output = Result<T, E>>>,
-) -> Result<Option<T>, E> {
-    match future {
-        Some(future) => future.await.map(Some),
-        None => Ok(None),
-    }
 }
 
 /// The prepared main statement with its parameters.

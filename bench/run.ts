@@ -636,6 +636,8 @@ ${targets.map(([name, value, met]) => `| ${name} | ${value} | ${met ? "yes" : "*
   and runs SQL on a \`deadpool-postgres\` pool (16 connections, logged in once).
 - **The wasm module is compiled and instantiated once per isolate** (\`initSync\` at load, the shim
   reuses the instance; only a trap re-instantiates it). Case 5 shows that first cost.
+- **No Nagle delay**: the gateway sets \`TCP_NODELAY\` on the connections it accepts, so an answer is
+  sent when written (Deno's server and client, reqwest and tokio-postgres already do).
 - **One RPC per action**: each action is exactly one \`POST /rest/v1/rpc/<fn>\`, one SQL function call.
 - **One round trip to Postgres per request** (\`crates/gateway/src/db.rs\`): BEGIN, the role's own
   settings (\`alter role ... set\`) with the request settings as one statement, the call, and COMMIT

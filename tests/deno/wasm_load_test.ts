@@ -22,6 +22,14 @@ const SHOP_ID = "6f1c2a9e-3b7d-4c1e-9a55-0d8e4f2b7c10";
 const ITEM_ID = "0b8f5a52-7f0e-4d0a-8d6c-1f2e3a4b5c6d";
 /** get_low_stock for this shop answers slowly, to have a request in flight during a trap. */
 const SLOW_SHOP_ID = "9d7e5c3a-1b2f-4e6d-8c0a-2f4e6a8c0e1b";
+/** get_shop_stats for this shop answers 200 with bytes that are not UTF-8. */
+const BROKEN_SHOP_ID = "3c5e7a9b-2d4f-4a6c-8e0b-1d3f5a7c9e2b";
+/** get_shop_stats for this shop answers a large JSON full of multi-byte characters. */
+const UNICODE_SHOP_ID = "7a9c1e3b-5d7f-4b2d-9f1a-3b5d7f9a1c3e";
+const UNICODE_STATS = {
+  shop_id: UNICODE_SHOP_ID,
+  top_items: Array.from({ length: 2000 }, (_, i) => ({ name: `নীল মগ ☕ ${i} 🎉 "quoted" \\ é`, units: i })),
+};
 
 const LOW_STOCK = { items: [{ id: ITEM_ID, name: "Blue mug", sku: "MUG-1", stock: 2, threshold: 5 }] };
 const INSUFFICIENT_STOCK = {
@@ -40,6 +48,13 @@ async function postgrest(request: RecordedRequest): Promise<Response> {
       if (request.body.includes(SLOW_SHOP_ID)) await new Promise((r) => setTimeout(r, 1000));
       return json(200, LOW_STOCK);
     case "/rest/v1/rpc/get_shop_stats":
+      if (request.body.includes(BROKEN_SHOP_ID)) {
+        return new Response(new Uint8Array([0x7b, 0x22, 0xff, 0xfe, 0x22, 0x7d]), {
+          status: 200,
+          headers: { "content-type": "application/json" },
+        });
+      }
+      if (request.body.includes(UNICODE_SHOP_ID)) return json(200, UNICODE_STATS);
       return json(200, { shop_id: SHOP_ID, orders: 3, revenue: "42.00" });
     case "/rest/v1/rpc/list_backups":
       return json(200, { snapshots: [], logs: [] });
@@ -143,6 +158,19 @@ test("a mapped SQL error becomes 409 insufficient_stock with its details and hin
   const error = await assertError(response, 409, "insufficient_stock");
   assertEquals(error.details, { item_id: ITEM_ID, available: 2, requested: 3 });
   assertEquals(error.message, INSUFFICIENT_STOCK.hint);
+});
+
+test("a large answer of multi-byte UTF-8 passes through the wasm byte for byte", async () => {
+  const response = await invoke(shims["analytics-operations"].url, { action: "get_shop_stats", shop_id: UNICODE_SHOP_ID });
+  assertEquals(response.status, 200);
+  const text = await response.text();
+  assertEquals(text, `{"data":${JSON.stringify(UNICODE_STATS)}}`);
+});
+
+test("an upstream 200 that is not UTF-8 is a logged 500 internal, not passed on", async () => {
+  const response = await invoke(shims["analytics-operations"].url, { action: "get_shop_stats", shop_id: BROKEN_SHOP_ID });
+  const error = await assertError(response, 500, "internal");
+  assertEquals(error.details, null);
 });
 
 test("a body over 64 KiB is payload_too_large, without calling upstream", async () => {

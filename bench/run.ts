@@ -176,6 +176,20 @@ async function pgbenchRound(
   }
 }
 
+/** What one case sends on each path: the function and its bodies for ours/peer, the script for floor. */
+interface PathWork {
+  name: "inventory-operations" | "analytics-operations";
+  concurrency: number;
+  body: (path: "ours" | "peer") => (i: number) => unknown;
+  floorScript: string;
+}
+
+/** `total` requests of `work` on `path`: through the function for ours and peer, pgbench for floor. */
+const runPath = (work: PathWork, path: Path, total: number, into?: Sample) =>
+  path === "floor"
+    ? pgbenchRound(work.floorScript, work.concurrency, total / work.concurrency, into)
+    : httpRound(fn(path, work.name), work.concurrency, total, work.body(path), into, functionProcess(path, work.name));
+
 async function psql(sql: string): Promise<string> {
   const output = await new Deno.Command("psql", {
     args: [DATABASE_URL, "-X", "-q", "-At", "-v", "ON_ERROR_STOP=1", "-c", sql],
@@ -215,11 +229,8 @@ async function caseUpdate(): Promise<CaseResult[]> {
   // shared machine falls on all three paths alike.
   for (const [concurrency, perRound, warmup, rounds] of [[1, 100, 100, 20], [16, 320, 320, 15]]) {
     const samples: Record<string, Sample> = { ours: emptySample(), peer: emptySample(), floor: emptySample() };
-    const run = (path: Path, total: number, into?: Sample) =>
-      path === "floor"
-        ? pgbenchRound(UPDATE_FLOOR, concurrency, total / concurrency, into)
-        : httpRound(fn(path, "inventory-operations"), concurrency, total, body, into,
-          functionProcess(path, "inventory-operations"));
+    const work: PathWork = { name: "inventory-operations", concurrency, body: () => body, floorScript: UPDATE_FLOOR };
+    const run = (path: Path, total: number, into?: Sample) => runPath(work, path, total, into);
     log(`update, concurrency ${concurrency}: warm-up`);
     for (const path of PATHS) await run(path, warmup);
     await interleaved(rounds, `update, concurrency ${concurrency}`, (path) => run(path, perRound, samples[path]));
@@ -249,11 +260,8 @@ async function caseProcessOrder(): Promise<CaseResult> {
   // Stock before case 2 (case 1 restocked items), to prove afterwards that nothing was oversold or lost.
   await psql(`drop table if exists bench.initial_stock;
     create table bench.initial_stock as select i.id as item_id, i.stock from public.items i where i.shop_id = '${SHOP_ID}'`);
-  const run = (path: Path, total: number, into?: Sample) =>
-    path === "floor"
-      ? pgbenchRound(floorScript, concurrency, total / concurrency, into)
-      : httpRound(fn(path, "inventory-operations"), concurrency, total, body(path), into,
-        functionProcess(path, "inventory-operations"));
+  const work: PathWork = { name: "inventory-operations", concurrency, body, floorScript };
+  const run = (path: Path, total: number, into?: Sample) => runPath(work, path, total, into);
   log("process_order: warm-up");
   for (const path of PATHS) await run(path, warmup);
   await interleaved(rounds, "process_order", (path) => run(path, perRound, samples[path]));
@@ -302,10 +310,8 @@ async function caseMetrics(): Promise<{ result: CaseResult; raw: Sample; sameTot
   const samples: Record<string, Sample> = { ours: emptySample(), peer: emptySample(), floor: emptySample() };
   const raw = emptySample();
   const rounds = 10, perRound = 30, warmup = 20;
-  const run = (path: Path, total: number, into?: Sample) =>
-    path === "floor"
-      ? pgbenchRound(floorScript, 1, total, into)
-      : httpRound(fn(path, "analytics-operations"), 1, total, body, into, functionProcess(path, "analytics-operations"));
+  const work: PathWork = { name: "analytics-operations", concurrency: 1, body: () => body, floorScript };
+  const run = (path: Path, total: number, into?: Sample) => runPath(work, path, total, into);
   log("get_metrics: warm-up");
   for (const path of PATHS) await run(path, warmup);
   await pgbenchRound(rawScript, 1, 1);

@@ -2,6 +2,8 @@
 // guides write it (CORS headers, a supabase-js client per request carrying
 // the caller's Authorization header). Benchmark peers only: never deployed.
 
+import { createClient, type SupabaseClient } from "@supabase/supabase-js";
+
 export const corsHeaders = {
   "Access-Control-Allow-Origin": "*",
   "Access-Control-Allow-Headers": "authorization, x-client-info, apikey, content-type",
@@ -37,8 +39,33 @@ export const isUuid = (v: unknown): v is string =>
 export const isDate = (v: unknown): v is string => typeof v === "string" && /^\d{4}-\d{2}-\d{2}$/.test(v);
 
 /** The local stack serves each function on its own port; the Edge Runtime calls Deno.serve(handler). */
-export function serve(handler: (req: Request) => Promise<Response>): void {
+function serve(handler: (req: Request) => Promise<Response>): void {
   const port = Deno.env.get("PORT");
   if (port) Deno.serve({ port: Number(port), hostname: "127.0.0.1" }, handler);
   else Deno.serve(handler);
+}
+
+/**
+ * Serves a peer: CORS preflight, POST only, a JSON body, and a supabase-js client per
+ * request carrying the caller's Authorization header, then `action(body, supabase)`.
+ */
+export function servePeer(
+  action: (body: Record<string, unknown>, supabase: SupabaseClient) => Promise<Response>,
+): void {
+  serve(async (req) => {
+    if (req.method === "OPTIONS") return new Response("ok", { headers: corsHeaders });
+    if (req.method !== "POST") return json(405, { error: { code: "method_not_allowed", message: "POST only" } });
+
+    let body: Record<string, unknown>;
+    try {
+      body = await req.json();
+    } catch {
+      return json(400, { error: { code: "invalid_json", message: "Body is not JSON" } });
+    }
+
+    const supabase = createClient(Deno.env.get("SUPABASE_URL") ?? "", Deno.env.get("SUPABASE_ANON_KEY") ?? "", {
+      global: { headers: { Authorization: req.headers.get("Authorization")! } },
+    });
+    return action(body, supabase);
+  });
 }

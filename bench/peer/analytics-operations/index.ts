@@ -2,24 +2,9 @@
 // TypeScript Edge Function with supabase-js, as the Supabase docs show it
 // (https://supabase.com/docs/guides/functions/auth). Never shipped.
 
-import { createClient } from "@supabase/supabase-js";
-import { badRequest, corsHeaders, isDate, isUuid, json, rpcError, serve } from "../_shared.ts";
+import { badRequest, isDate, isUuid, json, rpcError, servePeer } from "../_shared.ts";
 
-serve(async (req) => {
-  if (req.method === "OPTIONS") return new Response("ok", { headers: corsHeaders });
-  if (req.method !== "POST") return json(405, { error: { code: "method_not_allowed", message: "POST only" } });
-
-  let body: Record<string, unknown>;
-  try {
-    body = await req.json();
-  } catch {
-    return json(400, { error: { code: "invalid_json", message: "Body is not JSON" } });
-  }
-
-  const supabase = createClient(Deno.env.get("SUPABASE_URL") ?? "", Deno.env.get("SUPABASE_ANON_KEY") ?? "", {
-    global: { headers: { Authorization: req.headers.get("Authorization")! } },
-  });
-
+servePeer(async (body, supabase) => {
   switch (body.action) {
     case "generate_daily": {
       if (!isUuid(body.shop_id)) return badRequest("shop_id must be a UUID");

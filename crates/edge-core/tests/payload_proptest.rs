@@ -37,22 +37,15 @@ const FIELDS: &[&str] = &[
     "idempotency_key",
 ];
 
-const ACTIONS: &[&str] = &[
-    "update",
-    "process_order",
-    "restore_order",
-    "get_low_stock",
-    "generate_daily",
-    "generate_product",
-    "get_metrics",
-    "get_shop_stats",
-    "generate_platform_metrics",
-    "get_platform_stats",
-    "create_backup",
-    "restore_backup",
-    "list_backups",
-    "cleanup_snapshots",
-];
+/// Every action name of the three functions, from their enums.
+fn action_names() -> Vec<&'static str> {
+    [
+        InventoryAction::NAMES,
+        AnalyticsAction::NAMES,
+        AdminAction::NAMES,
+    ]
+    .concat()
+}
 
 /// The codes a request can earn before any upstream call.
 const INPUT_CODES: &[ErrorCode] = &[
@@ -150,7 +143,7 @@ fn field_name() -> impl Strategy<Value = String> {
 
 fn action_name() -> impl Strategy<Value = Value> {
     prop_oneof![
-        4 => prop::sample::select(ACTIONS).prop_map(|a| json!(a)),
+        4 => prop::sample::select(action_names()).prop_map(|a| json!(a)),
         1 => any::<String>().prop_map(Value::String),
         1 => json_value(),
     ]
@@ -205,7 +198,7 @@ proptest! {
     }
 
     #[test]
-    fn bodies_over_64_kib_are_payload_too_large(extra in 1usize..4096, action in prop::sample::select(ACTIONS)) {
+    fn bodies_over_64_kib_are_payload_too_large(extra in 1usize..4096, action in prop::sample::select(action_names())) {
         let prefix = format!(r#"{{"action":"{action}","note":""#);
         let padding = "x".repeat(64 * 1024 - prefix.len() + extra);
         let body = format!("{prefix}{padding}\"}}").into_bytes();

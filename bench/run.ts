@@ -707,7 +707,7 @@ ${cold.modules.map((m) => `| ${m.name} | ${m.raw.toLocaleString("en-US")} | ${m.
 ## Reproduce
 
 \`\`\`sh
-scripts/bench            # builds, starts the bench stack (.local/bench, ports 56321/56322/56331-56342), loads the dataset, writes BENCHMARKS.md
+scripts/bench            # builds, starts the bench stack (.local/bench, ports 26321/26322/26331-26342), loads the dataset, writes BENCHMARKS.md
 \`\`\`
 `;
   await Deno.writeTextFile(OUTPUT, report);

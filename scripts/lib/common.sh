@@ -6,24 +6,30 @@
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 
 # Stacks live side by side, each with its own folder and ports: `dev`
-# (scripts/dev, the Supabase CLI's ports), `test` (scripts/test, wiped each
-# run, so running the tests never touches a developer's data), `bench`
-# (scripts/bench) and `scratch` (for experiments: `STACK_NAME=scratch scripts/dev`).
+# (scripts/dev), `test` (scripts/test, wiped each run, so running the tests
+# never touches a developer's data), `bench` (scripts/bench) and `scratch`
+# (for experiments: `STACK_NAME=scratch scripts/dev`).
+#
+# The ports keep the Supabase CLI's last three digits (x4321 API, x4322
+# Postgres) but sit below 32768: Linux hands out local ports for outgoing
+# connections from 32768-60999, so a stack port in that range can be taken
+# by any pooled connection (the CLI's own 54321 included). STACK_PORT_BASE
+# moves a whole stack, e.g. to run two checkouts' tests side by side.
 STACK_NAME="${STACK_NAME:-dev}"
 case "$STACK_NAME" in
-  dev) LOCAL_DIR="$ROOT/.local"; PORT_BASE=54000 ;;
-  test) LOCAL_DIR="$ROOT/.local/test"; PORT_BASE=55000 ;;
-  bench) LOCAL_DIR="$ROOT/.local/bench"; PORT_BASE=56000 ;;
-  scratch) LOCAL_DIR="$ROOT/.local/scratch"; PORT_BASE=57000 ;;
+  dev) LOCAL_DIR="$ROOT/.local"; PORT_BASE=24000 ;;
+  test) LOCAL_DIR="$ROOT/.local/test"; PORT_BASE=25000 ;;
+  bench) LOCAL_DIR="$ROOT/.local/bench"; PORT_BASE=26000 ;;
+  scratch) LOCAL_DIR="$ROOT/.local/scratch"; PORT_BASE=27000 ;;
   *) echo "STACK_NAME must be dev, test, bench or scratch" >&2; exit 1 ;;
 esac
+PORT_BASE="${STACK_PORT_BASE:-$PORT_BASE}"
 PG_DATA="$LOCAL_DIR/pg/data"
 PG_LOG="$LOCAL_DIR/pg/postgres.log"
 LOG_DIR="$LOCAL_DIR/logs"
 RUN_DIR="$LOCAL_DIR/run"
 STACK_ENV="$LOCAL_DIR/stack.env"
 
-# Ports follow the Supabase CLI's defaults so tutorials keep working.
 PG_PORT="${PG_PORT:-$((PORT_BASE + 322))}"
 GATEWAY_PORT="${GATEWAY_PORT:-$((PORT_BASE + 321))}"
 INVENTORY_FN_PORT="${INVENTORY_FN_PORT:-$((PORT_BASE + 331))}"

@@ -210,7 +210,7 @@ mod tests {
     const AUTH: (&str, &str) = ("authorization", "Bearer aa.bb.cc");
 
     fn env() -> Env {
-        Env::new("http://127.0.0.1:54321", "anon").expect("env")
+        Env::new("http://127.0.0.1:24321", "anon").expect("env")
     }
 
     fn error_of(request: &HttpRequest) -> ApiError {
@@ -342,7 +342,7 @@ mod tests {
     #[test]
     fn builds_the_call_of_the_action() {
         let rpc = call_of(&request("POST", &[AUTH], br#"{"action":"read","id":"7"}"#));
-        assert_eq!(rpc.url, "http://127.0.0.1:54321/rest/v1/rpc/read_fn");
+        assert_eq!(rpc.url, "http://127.0.0.1:24321/rest/v1/rpc/read_fn");
         assert_eq!(rpc.body, r#"{"p_id":"7"}"#);
     }
 

@@ -11,7 +11,7 @@ use crate::rpc::Env;
 
 /// A well-formed (unsigned-for-test) JWT: the edge only checks its shape.
 pub const TEST_JWT: &str = "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJ0ZXN0In0.c2lnbmF0dXJl";
-pub const TEST_URL: &str = "http://127.0.0.1:54321";
+pub const TEST_URL: &str = "http://127.0.0.1:24321";
 pub const TEST_ANON_KEY: &str = "anon-key-for-tests";
 pub const TEST_REQUEST_ID: &str = "3b241101-e2bb-4255-8caf-4136c566a962";
 

@@ -14,7 +14,7 @@ use proptest::prelude::*;
 use serde_json::{json, Map, Value};
 
 const JWT: &str = "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJ0ZXN0In0.c2lnbmF0dXJl";
-const URL: &str = "http://127.0.0.1:54321";
+const URL: &str = "http://127.0.0.1:24321";
 
 /// Every field name the actions know, so generated objects hit real fields often.
 const FIELDS: &[&str] = &[

@@ -43,7 +43,7 @@ pub struct Config {
 }
 
 impl Config {
-    /// Reads `GATEWAY_PORT` (54321), `GATEWAY_DATABASE_URL` (else
+    /// Reads `GATEWAY_PORT` (24321), `GATEWAY_DATABASE_URL` (else
     /// `DATABASE_URL`), `SUPABASE_JWT_SECRET`, `FUNCTIONS_UPSTREAMS`
     /// (`name=url,...`), `GATEWAY_POOL_SIZE` (16) and `GATEWAY_DB_SCHEMA` (public).
     pub fn from_env() -> Result<Self, String> {
@@ -56,7 +56,7 @@ impl Config {
             Some(port) => port
                 .parse()
                 .map_err(|_| format!("GATEWAY_PORT is not a port: {port}"))?,
-            None => 54321,
+            None => 24321,
         };
         let pool_size = match var("GATEWAY_POOL_SIZE") {
             Some(size) => size
@@ -75,7 +75,7 @@ impl Config {
     }
 }
 
-/// Parses `inventory-operations=http://127.0.0.1:54331,...`.
+/// Parses `inventory-operations=http://127.0.0.1:24331,...`.
 pub fn parse_upstreams(text: &str) -> Result<HashMap<String, String>, String> {
     text.split(',')
         .map(str::trim)

@@ -1,7 +1,7 @@
 //! Gateway conformance: the PostgREST behaviours supabase-js and postgrest-rs
 //! rely on, checked over HTTP against a real PostgreSQL.
 //!
-//! Needs a running Postgres (the local stack's, port 54322 by default) and a
+//! Needs a running Postgres (the local stack's, port 24322 by default) and a
 //! superuser URL in `CONFORMANCE_DATABASE_URL` (else `DATABASE_URL`). The
 //! harness drops and recreates the database `gateway_conformance`, applies
 //! `supabase/baseline/supabase_baseline.sql` and `tests/fixtures/schema.sql`,
@@ -20,7 +20,7 @@ use serde_json::{json, Value};
 const SECRET: &str = "conformance-secret-with-at-least-32-characters";
 const DATABASE: &str = "gateway_conformance";
 const DEFAULT_ADMIN_URL: &str =
-    "postgresql://postgres:postgres@127.0.0.1:54322/postgres?sslmode=disable";
+    "postgresql://postgres:postgres@127.0.0.1:24322/postgres?sslmode=disable";
 const USER_A: &str = "aaaaaaaa-0000-4000-8000-000000000001";
 const USER_B: &str = "bbbbbbbb-0000-4000-8000-000000000002";
 

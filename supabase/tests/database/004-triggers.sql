@@ -1,4 +1,4 @@
--- 004-triggers: what the triggers of 001 guarantee: profiles on signup,
+-- 004-triggers: what the triggers guarantee: profiles on signup,
 -- is_platform_admin never self-settable, the owner's membership, per-shop
 -- order numbers, the subscription ledger, append-only stock history,
 -- updated_at, last_message_at, stock tracking, time zone validation.

@@ -1,4 +1,4 @@
--- The idempotency helpers every mutating function uses (002): unseen keys,
+-- The idempotency helpers every mutating function uses: unseen keys,
 -- replay of the stored response, conflicts, scoping by shop, platform-wide
 -- keys, and that no API role can call them directly.
 begin;

@@ -1,4 +1,4 @@
--- update_stock (002) acting as real users: changes, set_to, compare-and-swap,
+-- update_stock acting as real users: changes, set_to, compare-and-swap,
 -- never negative, one history row per change, errors change nothing,
 -- authorization (another shop's item is not_found, a viewer is forbidden),
 -- idempotent replay.

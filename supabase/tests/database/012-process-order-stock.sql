@@ -1,4 +1,4 @@
--- process_order_stock_changes (002): lines of one item are summed, all or
+-- process_order_stock_changes: lines of one item are summed, all or
 -- nothing when one item is short, one sale history row per item, a second
 -- call is a no-op that says so, other shops' items are never touched,
 -- authorization and idempotent replay.

@@ -1,4 +1,4 @@
--- restore_order_stock (002): a cancelled or refunded order gets back exactly
+-- restore_order_stock: a cancelled or refunded order gets back exactly
 -- what was deducted, once; other statuses and never-deducted orders are
 -- refused; authorization.
 begin;

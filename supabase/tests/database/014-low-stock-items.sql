@@ -1,4 +1,4 @@
--- get_low_stock_items (002): threshold precedence (argument, else the item's,
+-- get_low_stock_items: threshold precedence (argument, else the item's,
 -- else the shop default), only tracked active items of the caller's shop,
 -- any member may read, non-members get not_found.
 begin;

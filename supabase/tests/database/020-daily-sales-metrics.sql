@@ -1,4 +1,4 @@
--- generate_daily_sales_metrics (002): days are the shop's local days (an
+-- generate_daily_sales_metrics: days are the shop's local days (an
 -- order at 23:30 local and one at 00:30 local the next day land on different
 -- dates even though both are the same UTC date), revenue rules, re-running
 -- gives identical rows and picks up edits, authorization.

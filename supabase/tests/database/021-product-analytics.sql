@@ -1,4 +1,4 @@
--- generate_product_analytics (002): units, revenue, cost, profit, margin,
+-- generate_product_analytics: units, revenue, cost, profit, margin,
 -- order count, stock at the end of the period (reconstructed from later
 -- history), sell-through, days of cover, ABC classes; re-run identical;
 -- range limit and authorization.

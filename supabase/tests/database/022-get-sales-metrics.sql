@@ -1,4 +1,4 @@
--- get_sales_metrics (002): the pre-aggregated rows of a range and their
+-- get_sales_metrics: the pre-aggregated rows of a range and their
 -- totals, at most 366 days, only the caller's shop, read-only.
 begin;
 select plan(8);

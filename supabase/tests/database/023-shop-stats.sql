@@ -1,4 +1,4 @@
--- get_shop_stats (002): one summary in the shop's local time: items and low
+-- get_shop_stats: one summary in the shop's local time: items and low
 -- stock, orders and revenue today and this month, open conversations.
 begin;
 select plan(6);

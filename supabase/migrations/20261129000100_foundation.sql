@@ -14,8 +14,12 @@
 --   * Tables written only by functions or triggers (stock_history, metrics,
 --     snapshots, backup logs, subscription_events, idempotency_keys) grant
 --     no write right to clients at all.
---   * Every function sets search_path = '' and names every object of ours or of
---     an extension with its schema.
+--   * Every function sets search_path = ''. Every object of ours or of an
+--     extension is named with its schema (public.items, private.is_shop_member,
+--     auth.uid(), extensions.pgp_sym_encrypt, cron.schedule); built-ins of
+--     pg_catalog are written bare (now(), jsonb_build_object(...)): pg_catalog
+--     is searched first even with an empty search_path, so nothing can shadow
+--     them and the prefix would only add noise.
 
 create extension if not exists pgcrypto with schema extensions;
 

@@ -62,9 +62,9 @@ language plpgsql
 set search_path = ''
 as $$
 begin
-  if not exists (select 1 from pg_catalog.pg_timezone_names where name = new.timezone) then
+  if not exists (select 1 from pg_timezone_names where name = new.timezone) then
     raise exception using errcode = 'PT400', message = 'invalid_request',
-      detail = pg_catalog.jsonb_build_object('field', 'timezone', 'value', new.timezone)::text,
+      detail = jsonb_build_object('field', 'timezone', 'value', new.timezone)::text,
       hint = 'timezone must be an IANA time zone name such as ''Asia/Dhaka''';
   end if;
   return new;
@@ -244,7 +244,7 @@ begin
   if exists (select 1 from public.shops s where s.id = old.shop_id and s.owner_id = old.user_id)
      and (tg_op = 'DELETE' or new.role <> 'owner' or new.user_id <> old.user_id or new.shop_id <> old.shop_id) then
     raise exception using errcode = 'PT409', message = 'conflict',
-      detail = pg_catalog.jsonb_build_object('shop_id', old.shop_id, 'user_id', old.user_id)::text,
+      detail = jsonb_build_object('shop_id', old.shop_id, 'user_id', old.user_id)::text,
       hint = 'The shop owner''s membership cannot be removed or demoted';
   end if;
   return case when tg_op = 'DELETE' then old else new end;
@@ -341,7 +341,7 @@ grant execute on function
 -- Caller checks of the SQL functions
 -- ---------------------------------------------------------------------------
 
-create or replace function private.assert_shop_role(
+create function private.assert_shop_role(
   p_shop_id uuid,
   p_min_role public.team_role,
   p_resource text,
@@ -358,8 +358,8 @@ begin
       raise exception using
         errcode = 'PT404',
         message = 'not_found',
-        detail = pg_catalog.jsonb_build_object(p_resource || '_id', p_resource_id)::text,
-        hint = pg_catalog.format('No %s with this id', p_resource);
+        detail = jsonb_build_object(p_resource || '_id', p_resource_id)::text,
+        hint = format('No %s with this id', p_resource);
     end if;
     return;
   end if;
@@ -370,16 +370,16 @@ begin
     raise exception using
       errcode = 'PT404',
       message = 'not_found',
-      detail = pg_catalog.jsonb_build_object(p_resource || '_id', p_resource_id)::text,
-      hint = pg_catalog.format('No %s with this id', p_resource);
+      detail = jsonb_build_object(p_resource || '_id', p_resource_id)::text,
+      hint = format('No %s with this id', p_resource);
   end if;
 
   if not private.has_shop_role(p_shop_id, p_min_role) then
     raise exception using
       errcode = 'PT403',
       message = 'forbidden',
-      detail = pg_catalog.jsonb_build_object('required_role', p_min_role)::text,
-      hint = pg_catalog.format('This needs the %s role or higher in this shop', p_min_role);
+      detail = jsonb_build_object('required_role', p_min_role)::text,
+      hint = format('This needs the %s role or higher in this shop', p_min_role);
   end if;
 end;
 $$;
@@ -390,7 +390,7 @@ comment on function private.assert_shop_role(uuid, public.team_role, text, uuid)
 -- Platform metrics, backups and restores are platform-wide: every entry point
 -- requires a trusted caller (service_role, pg_cron / the database owner) or a
 -- platform admin; a shop owner gets `forbidden`.
-create or replace function private.assert_platform_operator(p_action text)
+create function private.assert_platform_operator(p_action text)
 returns void
 language plpgsql
 stable

@@ -26,7 +26,7 @@ create index idempotency_keys_created_at_idx on public.idempotency_keys (created
 grant select, insert, update, delete on public.idempotency_keys to service_role;
 
 
-create or replace function private.request_hash(p_arguments jsonb)
+create function private.request_hash(p_arguments jsonb)
 returns text
 language sql
 immutable
@@ -34,13 +34,13 @@ set search_path = ''
 as $$
   -- jsonb's text form is canonical (keys sorted, no whitespace variance), so
   -- equal arguments always give the same hash.
-  select pg_catalog.encode(pg_catalog.sha256(pg_catalog.convert_to(p_arguments::text, 'UTF8')), 'hex')
+  select encode(sha256(convert_to(p_arguments::text, 'UTF8')), 'hex')
 $$;
 
 comment on function private.request_hash(jsonb) is
   'sha256 (hex) of the canonical text of a jsonb object of a function''s arguments: the request_hash stored with an idempotency key.';
 
-create or replace function private.idempotency_lookup(
+create function private.idempotency_lookup(
   p_shop_id uuid,
   p_key text,
   p_action text,
@@ -58,18 +58,18 @@ begin
     return null;
   end if;
 
-  if pg_catalog.length(p_key) not between 1 and 255 then
+  if length(p_key) not between 1 and 255 then
     raise exception using
       errcode = 'PT400',
       message = 'invalid_request',
-      detail = pg_catalog.jsonb_build_object('field', 'idempotency_key')::text,
+      detail = jsonb_build_object('field', 'idempotency_key')::text,
       hint = 'An idempotency key must be 1 to 255 characters long';
   end if;
 
   -- Concurrent retries with the same key queue here until the first one
   -- commits or rolls back; the next statement then sees its stored row.
-  perform pg_catalog.pg_advisory_xact_lock(
-    pg_catalog.hashtextextended(coalesce(p_shop_id::text, 'platform') || '/' || p_key, 0)
+  perform pg_advisory_xact_lock(
+    hashtextextended(coalesce(p_shop_id::text, 'platform') || '/' || p_key, 0)
   );
 
   if p_shop_id is null then
@@ -92,7 +92,7 @@ begin
     raise exception using
       errcode = 'PT422',
       message = 'idempotency_conflict',
-      detail = pg_catalog.jsonb_build_object('idempotency_key', p_key)::text,
+      detail = jsonb_build_object('idempotency_key', p_key)::text,
       hint = 'This idempotency key was already used for a different request';
   end if;
 
@@ -103,7 +103,7 @@ $$;
 comment on function private.idempotency_lookup(uuid, text, text, text) is
   'Null when p_key is null or unseen for this shop (null shop = platform-wide). Takes a transaction advisory lock on (shop, key) first, so concurrent retries serialize. Returns the stored response when action and request hash match; raises PT422 idempotency_conflict otherwise. Call before doing any work, then idempotency_store in the same transaction: only a committed success is stored, so a retry of a request that failed runs again.';
 
-create or replace function private.idempotency_store(
+create function private.idempotency_store(
   p_shop_id uuid,
   p_key text,
   p_action text,

@@ -100,7 +100,7 @@ create index stock_history_created_at_idx on public.stock_history (created_at);
 -- private.purge_stock_history's own transaction. Clients cannot reach schema
 -- private, so a custom GUC (which anyone may SET) is not used for this.
 create table private.stock_history_purges (
-  transaction_id xid8 primary key default pg_catalog.pg_current_xact_id(),
+  transaction_id xid8 primary key default pg_current_xact_id(),
   started_at timestamptz not null default now()
 );
 
@@ -114,13 +114,13 @@ begin
   -- security definer: must see shops and the purge table whatever the caller may read.
   if tg_op = 'DELETE' then
     if exists (select 1 from private.stock_history_purges p
-               where p.transaction_id = pg_catalog.pg_current_xact_id())
+               where p.transaction_id = pg_current_xact_id())
        or not exists (select 1 from public.shops s where s.id = old.shop_id) then
       return old;
     end if;
   end if;
   raise exception using errcode = 'PT409', message = 'conflict',
-    detail = pg_catalog.jsonb_build_object('table', 'stock_history', 'operation', lower(tg_op))::text,
+    detail = jsonb_build_object('table', 'stock_history', 'operation', lower(tg_op))::text,
     hint = 'stock_history is append-only';
 end;
 $$;
@@ -147,13 +147,13 @@ begin
   end if;
   if p_older_than < interval '30 days' then
     raise exception using errcode = 'PT400', message = 'invalid_request',
-      detail = pg_catalog.jsonb_build_object('field', 'p_older_than')::text,
+      detail = jsonb_build_object('field', 'p_older_than')::text,
       hint = 'Stock history is kept at least 30 days';
   end if;
   insert into private.stock_history_purges default values on conflict do nothing;
   delete from public.stock_history where created_at < now() - p_older_than;
   get diagnostics v_deleted = row_count;
-  delete from private.stock_history_purges where transaction_id = pg_catalog.pg_current_xact_id();
+  delete from private.stock_history_purges where transaction_id = pg_current_xact_id();
   return v_deleted;
 end;
 $$;
@@ -198,7 +198,7 @@ grant select on public.stock_history to authenticated;
 -- update_stock, get_low_stock_items
 -- ---------------------------------------------------------------------------
 
-create or replace function public.update_stock(
+create function public.update_stock(
   p_item_id uuid,
   p_change integer default null,
   p_reason text default 'manual',
@@ -241,7 +241,7 @@ begin
   end if;
   if p_set_to < 0 or p_expected_stock < 0 then
     raise exception using errcode = 'PT400', message = 'invalid_request',
-      detail = pg_catalog.jsonb_build_object('field', case when p_set_to < 0 then 'set_to' else 'expected_stock' end)::text,
+      detail = jsonb_build_object('field', case when p_set_to < 0 then 'set_to' else 'expected_stock' end)::text,
       hint = 'Stock values cannot be negative';
   end if;
   if p_reason is null or p_reason not in ('restock', 'sale', 'order_cancelled', 'return', 'damage', 'correction', 'manual') then
@@ -256,12 +256,12 @@ begin
    where i.id = p_item_id;
   if not found then
     raise exception using errcode = 'PT404', message = 'not_found',
-      detail = pg_catalog.jsonb_build_object('item_id', p_item_id)::text, hint = 'No item with this id';
+      detail = jsonb_build_object('item_id', p_item_id)::text, hint = 'No item with this id';
   end if;
 
   perform private.assert_shop_role(v_item.shop_id, 'staff', 'item', p_item_id);
 
-  v_request_hash := private.request_hash(pg_catalog.jsonb_build_object(
+  v_request_hash := private.request_hash(jsonb_build_object(
     'item_id', p_item_id, 'change', p_change, 'set_to', p_set_to, 'reason', p_reason,
     'note', p_note, 'reference_id', p_reference_id, 'expected_stock', p_expected_stock));
   v_response := private.idempotency_lookup(v_item.shop_id, p_idempotency_key, 'update_stock', v_request_hash);
@@ -271,8 +271,8 @@ begin
 
   if not v_item.track_stock then
     raise exception using errcode = 'PT400', message = 'invalid_request',
-      detail = pg_catalog.jsonb_build_object('item_id', p_item_id)::text,
-      hint = pg_catalog.format('Item %L does not track stock', v_item.name);
+      detail = jsonb_build_object('item_id', p_item_id)::text,
+      hint = format('Item %L does not track stock', v_item.name);
   end if;
 
   -- One row lock, then one conditional update: the stock read here cannot
@@ -285,9 +285,9 @@ begin
 
   if p_expected_stock is not null and v_previous_stock <> p_expected_stock then
     raise exception using errcode = 'PT409', message = 'stale_stock',
-      detail = pg_catalog.jsonb_build_object('item_id', p_item_id, 'current_stock', v_previous_stock,
+      detail = jsonb_build_object('item_id', p_item_id, 'current_stock', v_previous_stock,
                                              'expected_stock', p_expected_stock)::text,
-      hint = pg_catalog.format('Item %L now has %s in stock, not %s; reload and try again',
+      hint = format('Item %L now has %s in stock, not %s; reload and try again',
                                v_item.name, v_previous_stock, p_expected_stock);
   end if;
 
@@ -298,12 +298,12 @@ begin
   if v_previous_stock::bigint + v_change > 2147483647 then
     raise exception using errcode = 'PT400', message = 'invalid_request',
       detail = '{"field": "change"}',
-      hint = pg_catalog.format('Item %L has %s in stock; the stock cannot exceed 2147483647', v_item.name, v_previous_stock);
+      hint = format('Item %L has %s in stock; the stock cannot exceed 2147483647', v_item.name, v_previous_stock);
   end if;
 
   if v_change = 0 then
     -- set_to equal to the current stock: a confirmed count, nothing to record.
-    v_response := pg_catalog.jsonb_build_object('item_id', p_item_id, 'previous_stock', v_previous_stock,
+    v_response := jsonb_build_object('item_id', p_item_id, 'previous_stock', v_previous_stock,
                                                 'new_stock', v_previous_stock, 'history_id', null);
   else
     update public.items i
@@ -314,9 +314,9 @@ begin
 
     if not found then
       raise exception using errcode = 'PT409', message = 'insufficient_stock',
-        detail = pg_catalog.jsonb_build_object('item_id', p_item_id, 'available', v_previous_stock,
+        detail = jsonb_build_object('item_id', p_item_id, 'available', v_previous_stock,
                                                'requested', -(v_change::bigint))::text,
-        hint = pg_catalog.format('Item %L has %s in stock, %s requested', v_item.name, v_previous_stock, -(v_change::bigint));
+        hint = format('Item %L has %s in stock, %s requested', v_item.name, v_previous_stock, -(v_change::bigint));
     end if;
 
     insert into public.stock_history
@@ -326,7 +326,7 @@ begin
        p_reference_id, p_note, auth.uid())
     returning id into v_history_id;
 
-    v_response := pg_catalog.jsonb_build_object('item_id', p_item_id, 'previous_stock', v_previous_stock,
+    v_response := jsonb_build_object('item_id', p_item_id, 'previous_stock', v_previous_stock,
                                                 'new_stock', v_new_stock, 'history_id', v_history_id);
   end if;
 
@@ -338,7 +338,7 @@ $$;
 comment on function public.update_stock(uuid, integer, text, text, uuid, text, integer, integer) is
   'Changes one tracked item''s stock by p_change (non-zero) or to p_set_to (>= 0), atomically: stock never goes negative (PT409 insufficient_stock {item_id, available, requested}); with p_expected_stock it is a compare-and-swap (PT409 stale_stock {current_stock} when the stock moved); a change that would take the stock past 2147483647 is PT400 invalid_request. Writes exactly one stock_history row per change (none when p_set_to equals the stock: history_id null). Staff or above; non-members get PT404 not_found. Replay-safe with p_idempotency_key. Returns {item_id, previous_stock, new_stock, history_id}.';
 
-create or replace function public.get_low_stock_items(
+create function public.get_low_stock_items(
   p_shop_id uuid,
   p_threshold integer default null
 )
@@ -357,7 +357,7 @@ begin
 
   perform private.assert_shop_role(p_shop_id, 'viewer', 'shop', p_shop_id);
 
-  select coalesce(pg_catalog.jsonb_agg(pg_catalog.jsonb_build_object(
+  select coalesce(jsonb_agg(jsonb_build_object(
            'id', x.id, 'name', x.name, 'sku', x.sku, 'stock', x.stock, 'threshold', x.threshold)
            order by x.stock, x.name, x.id), '[]'::jsonb)
     into v_items
@@ -372,7 +372,7 @@ begin
     ) x
    where x.stock <= x.threshold;
 
-  return pg_catalog.jsonb_build_object('items', v_items);
+  return jsonb_build_object('items', v_items);
 end;
 $$;
 

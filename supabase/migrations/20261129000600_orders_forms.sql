@@ -207,7 +207,7 @@ grant update (form_id, customer_name, customer_phone, customer_address, customer
 -- Order stock: process_order_stock_changes, restore_order_stock
 -- ---------------------------------------------------------------------------
 
-create or replace function private.order_lines(p_line_items jsonb)
+create function private.order_lines(p_line_items jsonb)
 returns table (line_index integer, item_id uuid, quantity integer, unit_price numeric, unit_cost numeric)
 language sql
 immutable
@@ -220,22 +220,22 @@ as $$
     (e.ordinality - 1)::integer,
     case when e.value ->> 'item_id' ~* '^[0-9a-f]{8}-([0-9a-f]{4}-){3}[0-9a-f]{12}$'
          then (e.value ->> 'item_id')::uuid end,
-    case when pg_catalog.jsonb_typeof(e.value -> 'quantity') = 'number'
+    case when jsonb_typeof(e.value -> 'quantity') = 'number'
               and (e.value ->> 'quantity') ~ '^[0-9]{1,9}$'
          then (e.value ->> 'quantity')::integer end,
-    case when pg_catalog.jsonb_typeof(e.value -> 'unit_price') = 'number'
+    case when jsonb_typeof(e.value -> 'unit_price') = 'number'
          then (e.value ->> 'unit_price')::numeric end,
-    case when pg_catalog.jsonb_typeof(e.value -> 'unit_cost') = 'number'
+    case when jsonb_typeof(e.value -> 'unit_cost') = 'number'
          then (e.value ->> 'unit_cost')::numeric end
-  from pg_catalog.jsonb_array_elements(
-         case when pg_catalog.jsonb_typeof(p_line_items) = 'array' then p_line_items else '[]'::jsonb end
+  from jsonb_array_elements(
+         case when jsonb_typeof(p_line_items) = 'array' then p_line_items else '[]'::jsonb end
        ) with ordinality as e(value, ordinality)
 $$;
 
 comment on function private.order_lines(jsonb) is
   'The line items of an order as rows (0-based line_index, item_id, quantity, unit_price, unit_cost); a missing or malformed field is null, never an error.';
 
-create or replace function private.order_demand(p_line_items jsonb)
+create function private.order_demand(p_line_items jsonb)
 returns table (item_id uuid, quantity bigint)
 language sql
 immutable
@@ -243,7 +243,7 @@ set search_path = ''
 as $$
   -- Lines of the same item are summed before any check, so two lines of 3
   -- against a stock of 5 are one demand of 6, not two passing checks of 3.
-  select l.item_id, pg_catalog.sum(l.quantity)::bigint
+  select l.item_id, sum(l.quantity)::bigint
     from private.order_lines(p_line_items) l
    group by l.item_id
 $$;
@@ -251,7 +251,7 @@ $$;
 comment on function private.order_demand(jsonb) is
   'Total quantity per item of an order''s line items (lines of one item summed). Callers validate the lines first.';
 
-create or replace function private.begin_order_stock_call(
+create function private.begin_order_stock_call(
   p_order_id uuid,
   p_action text,
   p_idempotency_key text,
@@ -269,12 +269,12 @@ begin
    where o.id = p_order_id;
   if not found then
     raise exception using errcode = 'PT404', message = 'not_found',
-      detail = pg_catalog.jsonb_build_object('order_id', p_order_id)::text, hint = 'No order with this id';
+      detail = jsonb_build_object('order_id', p_order_id)::text, hint = 'No order with this id';
   end if;
 
   perform private.assert_shop_role(begin_order_stock_call.shop_id, 'staff', 'order', p_order_id);
 
-  begin_order_stock_call.request_hash := private.request_hash(pg_catalog.jsonb_build_object('order_id', p_order_id));
+  begin_order_stock_call.request_hash := private.request_hash(jsonb_build_object('order_id', p_order_id));
   begin_order_stock_call.stored_response := private.idempotency_lookup(
     begin_order_stock_call.shop_id, p_idempotency_key, p_action, begin_order_stock_call.request_hash);
 end;
@@ -283,7 +283,7 @@ $$;
 comment on function private.begin_order_stock_call(uuid, text, text) is
   'The shared start of process_order_stock_changes and restore_order_stock: finds the order''s shop (PT404 not_found when the order does not exist), checks the caller is staff or above there (private.assert_shop_role), hashes the arguments and looks up the idempotency key (taking its advisory lock, step 1 of the locking order). stored_response is the answer to replay, or null when the call must run; the caller then locks the order row itself (step 2). No other lock is taken.';
 
-create or replace function public.process_order_stock_changes(
+create function public.process_order_stock_changes(
   p_order_id uuid,
   p_idempotency_key text default null
 )
@@ -321,11 +321,11 @@ begin
      for update;
   if not found then  -- deleted since the first read
     raise exception using errcode = 'PT404', message = 'not_found',
-      detail = pg_catalog.jsonb_build_object('order_id', p_order_id)::text, hint = 'No order with this id';
+      detail = jsonb_build_object('order_id', p_order_id)::text, hint = 'No order with this id';
   end if;
 
   if v_order.stock_deducted_at is not null then
-    v_response := pg_catalog.jsonb_build_object('order_id', p_order_id, 'already_processed', true,
+    v_response := jsonb_build_object('order_id', p_order_id, 'already_processed', true,
                                                 'items', '[]'::jsonb);
     perform private.idempotency_store(v_order.shop_id, p_idempotency_key, 'process_order', v_call.request_hash, v_response);
     return v_response;
@@ -333,8 +333,8 @@ begin
 
   if v_order.status in ('cancelled', 'refunded') then
     raise exception using errcode = 'PT409', message = 'conflict',
-      detail = pg_catalog.jsonb_build_object('order_id', p_order_id, 'status', v_order.status)::text,
-      hint = pg_catalog.format('Order #%s is %s; its stock cannot be deducted', v_order.order_number, v_order.status);
+      detail = jsonb_build_object('order_id', p_order_id, 'status', v_order.status)::text,
+      hint = format('Order #%s is %s; its stock cannot be deducted', v_order.order_number, v_order.status);
   end if;
 
   select l.line_index into v_invalid_line
@@ -344,8 +344,8 @@ begin
    limit 1;
   if found then
     raise exception using errcode = 'PT400', message = 'invalid_request',
-      detail = pg_catalog.jsonb_build_object('order_id', p_order_id, 'line_index', v_invalid_line)::text,
-      hint = pg_catalog.format('Line %s of order #%s needs an item_id and a positive whole quantity',
+      detail = jsonb_build_object('order_id', p_order_id, 'line_index', v_invalid_line)::text,
+      hint = format('Line %s of order #%s needs an item_id and a positive whole quantity',
                                v_invalid_line + 1, v_order.order_number);
   end if;
 
@@ -360,19 +360,19 @@ begin
     order by i.id
       for update;
 
-  select pg_catalog.jsonb_agg(d.item_id order by d.item_id)
+  select jsonb_agg(d.item_id order by d.item_id)
     into v_missing
     from private.order_demand(v_order.line_items) d
    where not exists (select 1 from public.items i where i.id = d.item_id and i.shop_id = v_order.shop_id);
   if v_missing is not null then
     raise exception using errcode = 'PT400', message = 'invalid_request',
-      detail = pg_catalog.jsonb_build_object('order_id', p_order_id, 'missing_item_ids', v_missing)::text,
-      hint = pg_catalog.format('Order #%s refers to items that are not in this shop', v_order.order_number);
+      detail = jsonb_build_object('order_id', p_order_id, 'missing_item_ids', v_missing)::text,
+      hint = format('Order #%s refers to items that are not in this shop', v_order.order_number);
   end if;
 
   -- Every shortfall is reported, the first (by item id) in the top-level
   -- fields so the answer has the same shape as update_stock's.
-  select pg_catalog.jsonb_agg(pg_catalog.jsonb_build_object('item_id', i.id, 'name', i.name,
+  select jsonb_agg(jsonb_build_object('item_id', i.id, 'name', i.name,
                                                             'available', i.stock, 'requested', d.quantity)
                               order by i.id)
     into v_shortfalls
@@ -381,15 +381,15 @@ begin
    where i.track_stock and i.stock < d.quantity;
   if v_shortfalls is not null then
     raise exception using errcode = 'PT409', message = 'insufficient_stock',
-      detail = (pg_catalog.jsonb_build_object('order_id', p_order_id)
+      detail = (jsonb_build_object('order_id', p_order_id)
                 || ((v_shortfalls -> 0) - 'name')
-                || pg_catalog.jsonb_build_object('shortfalls', v_shortfalls))::text,
-      hint = pg_catalog.format('Item %L has %s in stock, %s requested',
+                || jsonb_build_object('shortfalls', v_shortfalls))::text,
+      hint = format('Item %L has %s in stock, %s requested',
                                v_shortfalls -> 0 ->> 'name', v_shortfalls -> 0 ->> 'available',
                                v_shortfalls -> 0 ->> 'requested');
   end if;
 
-  select pg_catalog.count(*)::integer into v_tracked_count
+  select count(*)::integer into v_tracked_count
     from private.order_demand(v_order.line_items) d
     join public.items i on i.id = d.item_id and i.shop_id = v_order.shop_id
    where i.track_stock;
@@ -408,7 +408,7 @@ begin
     select v_order.shop_id, x.item_id, -x.quantity, x.previous_stock, x.new_stock, 'sale', p_order_id, auth.uid()
       from deducted x
   )
-  select coalesce(pg_catalog.jsonb_agg(pg_catalog.jsonb_build_object(
+  select coalesce(jsonb_agg(jsonb_build_object(
            'item_id', x.item_id, 'previous_stock', x.previous_stock, 'new_stock', x.new_stock) order by x.item_id),
          '[]'::jsonb)
     into v_items
@@ -416,18 +416,18 @@ begin
 
   -- Cannot fail while the locks above are held; it is here so that an edit
   -- that loses the lock fails loudly instead of half-deducting an order.
-  if pg_catalog.jsonb_array_length(v_items) <> v_tracked_count then
+  if jsonb_array_length(v_items) <> v_tracked_count then
     raise exception using errcode = 'PT409', message = 'insufficient_stock',
-      detail = pg_catalog.jsonb_build_object('order_id', p_order_id)::text,
-      hint = pg_catalog.format('Stock of order #%s changed while it was processed; nothing was deducted',
+      detail = jsonb_build_object('order_id', p_order_id)::text,
+      hint = format('Stock of order #%s changed while it was processed; nothing was deducted',
                                v_order.order_number);
   end if;
 
   update public.form_submissions o
-     set stock_deducted_at = pg_catalog.now()
+     set stock_deducted_at = now()
    where o.id = p_order_id;
 
-  v_response := pg_catalog.jsonb_build_object('order_id', p_order_id, 'already_processed', false, 'items', v_items);
+  v_response := jsonb_build_object('order_id', p_order_id, 'already_processed', false, 'items', v_items);
   perform private.idempotency_store(v_order.shop_id, p_idempotency_key, 'process_order', v_call.request_hash, v_response);
   return v_response;
 end;
@@ -436,7 +436,7 @@ $$;
 comment on function public.process_order_stock_changes(uuid, text) is
   'Deducts every tracked line item of an order, all or nothing: lines of one item are summed, the items are locked ascending by id before any write (no deadlock between concurrent orders), each deduction is a conditional update, one stock_history row (reason sale, reference_id = order) per item, stock_deducted_at set. Any shortfall raises PT409 insufficient_stock (every short item in detail.shortfalls) and changes nothing. A second call returns already_processed = true and changes nothing. Untracked items (services) are skipped; items not in the order''s shop, malformed lines -> PT400 invalid_request; cancelled/refunded orders -> PT409 conflict. Staff or above. Returns {order_id, already_processed, items: [{item_id, previous_stock, new_stock}]}.';
 
-create or replace function public.restore_order_stock(
+create function public.restore_order_stock(
   p_order_id uuid,
   p_idempotency_key text default null
 )
@@ -467,26 +467,26 @@ begin
      for update;
   if not found then  -- deleted since the first read
     raise exception using errcode = 'PT404', message = 'not_found',
-      detail = pg_catalog.jsonb_build_object('order_id', p_order_id)::text, hint = 'No order with this id';
+      detail = jsonb_build_object('order_id', p_order_id)::text, hint = 'No order with this id';
   end if;
 
   if v_order.stock_restored_at is not null then
-    v_response := pg_catalog.jsonb_build_object('order_id', p_order_id, 'already_restored', true, 'items', '[]'::jsonb);
+    v_response := jsonb_build_object('order_id', p_order_id, 'already_restored', true, 'items', '[]'::jsonb);
     perform private.idempotency_store(v_order.shop_id, p_idempotency_key, 'restore_order', v_call.request_hash, v_response);
     return v_response;
   end if;
 
   if v_order.status not in ('cancelled', 'refunded') then
     raise exception using errcode = 'PT409', message = 'conflict',
-      detail = pg_catalog.jsonb_build_object('order_id', p_order_id, 'status', v_order.status)::text,
-      hint = pg_catalog.format('Order #%s is %s; only cancelled or refunded orders get their stock back',
+      detail = jsonb_build_object('order_id', p_order_id, 'status', v_order.status)::text,
+      hint = format('Order #%s is %s; only cancelled or refunded orders get their stock back',
                                v_order.order_number, v_order.status);
   end if;
 
   if v_order.stock_deducted_at is null then
     raise exception using errcode = 'PT409', message = 'conflict',
-      detail = pg_catalog.jsonb_build_object('order_id', p_order_id, 'stock_deducted', false)::text,
-      hint = pg_catalog.format('Order #%s never had its stock deducted; there is nothing to put back',
+      detail = jsonb_build_object('order_id', p_order_id, 'stock_deducted', false)::text,
+      hint = format('Order #%s never had its stock deducted; there is nothing to put back',
                                v_order.order_number);
   end if;
 
@@ -502,24 +502,24 @@ begin
   -- Stock is an integer column: an item restocked close to its largest value
   -- since the sale cannot take the order's units back; refused as a conflict
   -- rather than failing the update with an integer-overflow error.
-  select i.name, i.stock, -pg_catalog.sum(h.change) as quantity
+  select i.name, i.stock, -sum(h.change) as quantity
     into v_overflow
     from public.stock_history h
     join public.items i on i.id = h.item_id
    where h.reference_id = p_order_id and h.reason = 'sale' and h.shop_id = v_order.shop_id and i.track_stock
    group by i.id, i.name, i.stock
-  having i.stock::bigint - pg_catalog.sum(h.change) > 2147483647
+  having i.stock::bigint - sum(h.change) > 2147483647
    order by i.id
    limit 1;
   if found then
     raise exception using errcode = 'PT409', message = 'conflict',
-      detail = pg_catalog.jsonb_build_object('order_id', p_order_id, 'reason', 'stock_out_of_range')::text,
-      hint = pg_catalog.format('Item %L has %s in stock; putting back %s would exceed 2147483647',
+      detail = jsonb_build_object('order_id', p_order_id, 'reason', 'stock_out_of_range')::text,
+      hint = format('Item %L has %s in stock; putting back %s would exceed 2147483647',
                                v_overflow.name, v_overflow.stock, v_overflow.quantity);
   end if;
 
   with taken as (
-    select h.item_id, (-pg_catalog.sum(h.change))::integer as quantity
+    select h.item_id, (-sum(h.change))::integer as quantity
       from public.stock_history h
      where h.reference_id = p_order_id and h.reason = 'sale' and h.shop_id = v_order.shop_id
      group by h.item_id
@@ -536,17 +536,17 @@ begin
     select v_order.shop_id, r.item_id, r.quantity, r.previous_stock, r.new_stock, 'order_cancelled', p_order_id, auth.uid()
       from restored r
   )
-  select coalesce(pg_catalog.jsonb_agg(pg_catalog.jsonb_build_object(
+  select coalesce(jsonb_agg(jsonb_build_object(
            'item_id', r.item_id, 'previous_stock', r.previous_stock, 'new_stock', r.new_stock) order by r.item_id),
          '[]'::jsonb)
     into v_items
     from restored r;
 
   update public.form_submissions o
-     set stock_restored_at = pg_catalog.now()
+     set stock_restored_at = now()
    where o.id = p_order_id;
 
-  v_response := pg_catalog.jsonb_build_object('order_id', p_order_id, 'already_restored', false, 'items', v_items);
+  v_response := jsonb_build_object('order_id', p_order_id, 'already_restored', false, 'items', v_items);
   perform private.idempotency_store(v_order.shop_id, p_idempotency_key, 'restore_order', v_call.request_hash, v_response);
   return v_response;
 end;

@@ -145,7 +145,7 @@ begin
    where si.id = p_integration_id;
   if not found then
     raise exception using errcode = 'PT404', message = 'not_found',
-      detail = pg_catalog.jsonb_build_object('integration_id', p_integration_id)::text,
+      detail = jsonb_build_object('integration_id', p_integration_id)::text,
       hint = 'No such integration';
   end if;
 end;
@@ -168,7 +168,7 @@ begin
     raise exception using errcode = 'PT403', message = 'forbidden',
       detail = '{}', hint = 'Only the service role may read integration tokens';
   end if;
-  select pg_catalog.jsonb_build_object(
+  select jsonb_build_object(
            'integration_id', si.id,
            'shop_id', si.shop_id,
            'platform', si.platform,
@@ -181,7 +181,7 @@ begin
    where si.id = p_integration_id;
   if v_result is null then
     raise exception using errcode = 'PT404', message = 'not_found',
-      detail = pg_catalog.jsonb_build_object('integration_id', p_integration_id)::text,
+      detail = jsonb_build_object('integration_id', p_integration_id)::text,
       hint = 'No such integration';
   end if;
   return v_result;

@@ -73,7 +73,7 @@ grant select on public.daily_sales_metrics, public.product_analytics to authenti
 -- ---------------------------------------------------------------------------
 -- Day and period helpers
 -- ---------------------------------------------------------------------------
-create or replace function private.local_day_bounds(p_date date, p_timezone text, out day_start timestamptz, out day_end timestamptz)
+create function private.local_day_bounds(p_date date, p_timezone text, out day_start timestamptz, out day_end timestamptz)
 language sql
 immutable
 set search_path = ''
@@ -87,7 +87,7 @@ $$;
 comment on function private.local_day_bounds(date, text) is
   'The half-open instant range [day_start, day_end) of a local calendar day in an IANA time zone, for index range scans on timestamptz columns.';
 
-create or replace function private.assert_report_period(p_start date, p_end date)
+create function private.assert_report_period(p_start date, p_end date)
 returns void
 language plpgsql
 immutable
@@ -96,7 +96,7 @@ as $$
 begin
   if p_start is null or p_end is null or p_start > p_end or p_end - p_start + 1 > 366 then
     raise exception using errcode = 'PT400', message = 'invalid_request',
-      detail = pg_catalog.jsonb_build_object('start', p_start, 'end', p_end, 'max_days', 366)::text,
+      detail = jsonb_build_object('start', p_start, 'end', p_end, 'max_days', 366)::text,
       hint = 'Give a start and end date, start not after end, at most 366 days';
   end if;
 end;
@@ -109,7 +109,7 @@ comment on function private.assert_report_period(date, date) is
 -- Functions
 -- ---------------------------------------------------------------------------
 
-create or replace function private.compute_daily_sales_metrics(p_shop_id uuid, p_date date)
+create function private.compute_daily_sales_metrics(p_shop_id uuid, p_date date)
 returns public.daily_sales_metrics
 language plpgsql
 volatile
@@ -146,22 +146,22 @@ begin
       left join public.items i on i.id = l.item_id and i.shop_id = p_shop_id
      where l.quantity > 0
   ), order_totals as (
-    select pg_catalog.count(*)::integer as orders,
-           (pg_catalog.count(*) filter (where status in ('completed', 'delivered')))::integer as completed,
-           (pg_catalog.count(*) filter (where status in ('cancelled', 'refunded')))::integer as cancelled,
-           coalesce(pg_catalog.sum(subtotal) filter (where status in ('completed', 'delivered')), 0) as gross_revenue,
-           coalesce(pg_catalog.sum(discount) filter (where status in ('completed', 'delivered')), 0) as discounts,
-           (pg_catalog.count(distinct customer) filter (where status in ('completed', 'delivered')))::integer
+    select count(*)::integer as orders,
+           (count(*) filter (where status in ('completed', 'delivered')))::integer as completed,
+           (count(*) filter (where status in ('cancelled', 'refunded')))::integer as cancelled,
+           coalesce(sum(subtotal) filter (where status in ('completed', 'delivered')), 0) as gross_revenue,
+           coalesce(sum(discount) filter (where status in ('completed', 'delivered')), 0) as discounts,
+           (count(distinct customer) filter (where status in ('completed', 'delivered')))::integer
              as unique_customers
       from day_orders
   ), line_totals as (
-    select coalesce(pg_catalog.sum(quantity), 0)::integer as items_sold,
-           coalesce(pg_catalog.sum(cost), 0) as cost_of_goods
+    select coalesce(sum(quantity), 0)::integer as items_sold,
+           coalesce(sum(cost), 0) as cost_of_goods
       from revenue_lines
   ), categories as (
-    select coalesce(pg_catalog.jsonb_object_agg(c.category, pg_catalog.jsonb_build_object(
+    select coalesce(jsonb_object_agg(c.category, jsonb_build_object(
              'units', c.units, 'revenue', c.revenue)), '{}'::jsonb) as breakdown
-      from (select category, pg_catalog.sum(quantity) as units, pg_catalog.round(pg_catalog.sum(revenue), 2) as revenue
+      from (select category, sum(quantity) as units, round(sum(revenue), 2) as revenue
               from revenue_lines group by category) c
   )
   insert into public.daily_sales_metrics as m (
@@ -169,11 +169,11 @@ begin
     gross_profit, items_sold, average_order_value, unique_customers, category_breakdown, computed_at)
   select p_shop_id, p_date, t.orders, t.completed, t.cancelled, t.gross_revenue, t.discounts,
          t.gross_revenue - t.discounts,
-         pg_catalog.round(l.cost_of_goods, 2),
-         t.gross_revenue - t.discounts - pg_catalog.round(l.cost_of_goods, 2),
+         round(l.cost_of_goods, 2),
+         t.gross_revenue - t.discounts - round(l.cost_of_goods, 2),
          l.items_sold,
-         case when t.completed > 0 then pg_catalog.round((t.gross_revenue - t.discounts) / t.completed, 2) else 0 end,
-         t.unique_customers, c.breakdown, pg_catalog.now()
+         case when t.completed > 0 then round((t.gross_revenue - t.discounts) / t.completed, 2) else 0 end,
+         t.unique_customers, c.breakdown, now()
     from order_totals t, line_totals l, categories c
   on conflict (shop_id, date) do update set
     orders = excluded.orders,
@@ -198,7 +198,7 @@ $$;
 comment on function private.compute_daily_sales_metrics(uuid, date) is
   'Upserts and returns the daily_sales_metrics row of one shop for one local day (bounds in the shop''s time zone). Revenue orders: completed or delivered. gross_revenue = sum of subtotals, net_revenue = gross - discounts (shipping excluded), cost_of_goods from each line''s unit_cost (else the item''s current cost), unique customers by customer_ref, else phone, else name. No authorization: callers check.';
 
-create or replace function public.generate_daily_sales_metrics(
+create function public.generate_daily_sales_metrics(
   p_date date default null,
   p_shop_id uuid default null
 )
@@ -222,8 +222,8 @@ begin
     select s.id, s.timezone into v_shop from public.shops s where s.id = p_shop_id;
     v_row := private.compute_daily_sales_metrics(
       p_shop_id,
-      coalesce(p_date, (pg_catalog.now() at time zone v_shop.timezone)::date - 1));
-    return pg_catalog.to_jsonb(v_row);
+      coalesce(p_date, (now() at time zone v_shop.timezone)::date - 1));
+    return to_jsonb(v_row);
   end if;
 
   if not (private.is_trusted_caller() or private.is_platform_admin()) then
@@ -237,18 +237,18 @@ begin
   for v_shop in select s.id, s.timezone from public.shops s order by s.id loop
     perform private.compute_daily_sales_metrics(
       v_shop.id,
-      coalesce(p_date, (pg_catalog.now() at time zone v_shop.timezone)::date - 1));
+      coalesce(p_date, (now() at time zone v_shop.timezone)::date - 1));
     v_shops := v_shops + 1;
   end loop;
 
-  return pg_catalog.jsonb_build_object('date', p_date, 'shops', v_shops);
+  return jsonb_build_object('date', p_date, 'shops', v_shops);
 end;
 $$;
 
 comment on function public.generate_daily_sales_metrics(date, uuid) is
   'Recomputes (upsert) daily_sales_metrics for one local day: for p_shop_id (staff or above; returns the row) or for every shop when p_shop_id is null (trusted caller or platform admin; returns {date, shops}). p_date null = yesterday in each shop''s own time zone (then date in the answer is null). Day boundaries are local midnights of the shop''s time zone; re-running gives the same row (computed_at aside), picking up late or edited orders. Revenue orders: completed or delivered.';
 
-create or replace function public.generate_product_analytics(
+create function public.generate_product_analytics(
   p_shop_id uuid,
   p_start date,
   p_end date
@@ -279,10 +279,10 @@ begin
 
   with sold as (
     select l.item_id,
-           pg_catalog.sum(l.quantity) as units,
-           pg_catalog.sum(l.quantity * coalesce(l.unit_price, 0)) as revenue,
-           pg_catalog.sum(l.quantity * coalesce(l.unit_cost, i.cost, 0)) as cost,
-           pg_catalog.count(distinct o.id) as order_count
+           sum(l.quantity) as units,
+           sum(l.quantity * coalesce(l.unit_price, 0)) as revenue,
+           sum(l.quantity * coalesce(l.unit_cost, i.cost, 0)) as cost,
+           count(distinct o.id) as order_count
       from public.form_submissions o
      cross join lateral private.order_lines(o.line_items) l
       join public.items i on i.id = l.item_id and i.shop_id = p_shop_id
@@ -294,7 +294,7 @@ begin
      group by l.item_id
   ), later_changes as (
     -- Stock at the end of the period = stock now minus what moved since.
-    select h.item_id, pg_catalog.sum(h.change) as change
+    select h.item_id, sum(h.change) as change
       from public.stock_history h
      where h.shop_id = p_shop_id
        and h.created_at >= v_period_end
@@ -302,8 +302,8 @@ begin
   ), measured as (
     select i.id as item_id,
            coalesce(s.units, 0)::integer as units_sold,
-           pg_catalog.round(coalesce(s.revenue, 0), 2) as revenue,
-           pg_catalog.round(coalesce(s.cost, 0), 2) as cost,
+           round(coalesce(s.revenue, 0), 2) as revenue,
+           round(coalesce(s.cost, 0), 2) as cost,
            coalesce(s.order_count, 0)::integer as order_count,
            case when i.track_stock then (i.stock - coalesce(c.change, 0))::integer end as stock_at_end
       from public.items i
@@ -313,30 +313,30 @@ begin
        and (i.is_active or s.item_id is not null)
   ), ranked as (
     select m.*,
-           coalesce(pg_catalog.sum(m.revenue) over (order by m.revenue desc, m.item_id
+           coalesce(sum(m.revenue) over (order by m.revenue desc, m.item_id
                                                     rows between unbounded preceding and 1 preceding), 0)
              as revenue_before,
-           pg_catalog.sum(m.revenue) over () as total_revenue
+           sum(m.revenue) over () as total_revenue
       from measured m
   ), upserted as (
     insert into public.product_analytics as pa (
       shop_id, item_id, period_start, period_end, units_sold, revenue, cost, profit, margin_pct, order_count,
       stock_at_end, sell_through_rate, days_of_cover, abc_class, computed_at)
     select p_shop_id, r.item_id, p_start, p_end, r.units_sold, r.revenue, r.cost, r.revenue - r.cost,
-           case when r.revenue > 0 then pg_catalog.round((r.revenue - r.cost) / r.revenue * 100, 2) end,
+           case when r.revenue > 0 then round((r.revenue - r.cost) / r.revenue * 100, 2) end,
            r.order_count,
            r.stock_at_end,
            case when r.units_sold + coalesce(r.stock_at_end, 0) > 0 and r.stock_at_end is not null
-                then pg_catalog.round(r.units_sold::numeric / (r.units_sold + r.stock_at_end), 4) end,
+                then round(r.units_sold::numeric / (r.units_sold + r.stock_at_end), 4) end,
            case when r.units_sold > 0 and r.stock_at_end is not null
-                then pg_catalog.round(r.stock_at_end::numeric / (r.units_sold::numeric / v_days), 2) end,
+                then round(r.stock_at_end::numeric / (r.units_sold::numeric / v_days), 2) end,
            -- A: the items that make the first 80% of revenue (the item that
            -- crosses 80% included), B: the next 15%, C: the rest and unsold.
            case when r.revenue <= 0 then 'C'
                 when r.revenue_before < 0.80 * r.total_revenue then 'A'
                 when r.revenue_before < 0.95 * r.total_revenue then 'B'
                 else 'C' end,
-           pg_catalog.now()
+           now()
       from ranked r
     on conflict (shop_id, item_id, period_start, period_end) do update set
       units_sold = excluded.units_sold,
@@ -352,18 +352,18 @@ begin
       computed_at = excluded.computed_at
     returning pa.*
   )
-  select coalesce(pg_catalog.jsonb_agg(pg_catalog.to_jsonb(u) order by u.revenue desc, u.item_id), '[]'::jsonb)
+  select coalesce(jsonb_agg(to_jsonb(u) order by u.revenue desc, u.item_id), '[]'::jsonb)
     into v_rows
     from upserted u;
 
-  return pg_catalog.jsonb_build_object('rows', v_rows);
+  return jsonb_build_object('rows', v_rows);
 end;
 $$;
 
 comment on function public.generate_product_analytics(uuid, date, date) is
   'Recomputes (upsert) product_analytics of every active or sold item of a shop for the local-date period [p_start, p_end] (at most 366 days; shop time zone). Counts completed and delivered orders. stock_at_end = current stock minus later movements (null when untracked); sell_through_rate = units / (units + stock_at_end); days_of_cover = stock_at_end / (units per day), null when none sold; abc_class by cumulative revenue share (A first 80%, B next 15%, C rest). Staff or above. Returns {rows: [...]} by revenue, highest first.';
 
-create or replace function public.get_sales_metrics(
+create function public.get_sales_metrics(
   p_shop_id uuid,
   p_start date,
   p_end date
@@ -381,35 +381,35 @@ begin
 
   perform private.assert_shop_role(p_shop_id, 'viewer', 'shop', p_shop_id);
 
-  select coalesce(pg_catalog.jsonb_agg(pg_catalog.to_jsonb(m) order by m.date), '[]'::jsonb),
-         pg_catalog.jsonb_build_object(
-           'days', pg_catalog.count(*),
-           'orders', coalesce(pg_catalog.sum(m.orders), 0),
-           'completed', coalesce(pg_catalog.sum(m.completed), 0),
-           'cancelled', coalesce(pg_catalog.sum(m.cancelled), 0),
-           'gross_revenue', coalesce(pg_catalog.sum(m.gross_revenue), 0),
-           'discounts', coalesce(pg_catalog.sum(m.discounts), 0),
-           'net_revenue', coalesce(pg_catalog.sum(m.net_revenue), 0),
-           'cost_of_goods', coalesce(pg_catalog.sum(m.cost_of_goods), 0),
-           'gross_profit', coalesce(pg_catalog.sum(m.gross_profit), 0),
-           'items_sold', coalesce(pg_catalog.sum(m.items_sold), 0),
+  select coalesce(jsonb_agg(to_jsonb(m) order by m.date), '[]'::jsonb),
+         jsonb_build_object(
+           'days', count(*),
+           'orders', coalesce(sum(m.orders), 0),
+           'completed', coalesce(sum(m.completed), 0),
+           'cancelled', coalesce(sum(m.cancelled), 0),
+           'gross_revenue', coalesce(sum(m.gross_revenue), 0),
+           'discounts', coalesce(sum(m.discounts), 0),
+           'net_revenue', coalesce(sum(m.net_revenue), 0),
+           'cost_of_goods', coalesce(sum(m.cost_of_goods), 0),
+           'gross_profit', coalesce(sum(m.gross_profit), 0),
+           'items_sold', coalesce(sum(m.items_sold), 0),
            'average_order_value',
-             case when coalesce(pg_catalog.sum(m.completed), 0) > 0
-                  then pg_catalog.round(pg_catalog.sum(m.net_revenue) / pg_catalog.sum(m.completed), 2)
+             case when coalesce(sum(m.completed), 0) > 0
+                  then round(sum(m.net_revenue) / sum(m.completed), 2)
                   else 0 end)
     into v_days, v_totals
     from public.daily_sales_metrics m
    where m.shop_id = p_shop_id
      and m.date between p_start and p_end;
 
-  return pg_catalog.jsonb_build_object('days', v_days, 'totals', v_totals);
+  return jsonb_build_object('days', v_days, 'totals', v_totals);
 end;
 $$;
 
 comment on function public.get_sales_metrics(uuid, date, date) is
   'The pre-aggregated daily_sales_metrics rows of a shop for [p_start, p_end] (at most 366 days, else PT400 invalid_request) and their totals; never reads orders. Days not yet generated are absent (totals.days counts the rows). unique_customers is not summed (customers repeat across days). Any member; runs with the caller''s rights. Returns {days: [...], totals: {...}}.';
 
-create or replace function public.get_shop_stats(p_shop_id uuid)
+create function public.get_shop_stats(p_shop_id uuid)
 returns jsonb
 language plpgsql
 stable
@@ -431,45 +431,45 @@ begin
     from public.shops s
    where s.id = p_shop_id;
 
-  v_today := (pg_catalog.now() at time zone v_shop.timezone)::date;
+  v_today := (now() at time zone v_shop.timezone)::date;
   v_today_start := (select b.day_start from private.local_day_bounds(v_today, v_shop.timezone) b);
   v_month_start := (select b.day_start
-                      from private.local_day_bounds(pg_catalog.date_trunc('month', v_today)::date, v_shop.timezone) b);
+                      from private.local_day_bounds(date_trunc('month', v_today)::date, v_shop.timezone) b);
 
-  select pg_catalog.jsonb_build_object(
-           'total', pg_catalog.count(*),
-           'active', pg_catalog.count(*) filter (where i.is_active),
-           'tracked', pg_catalog.count(*) filter (where i.is_active and i.track_stock),
-           'low_stock', pg_catalog.count(*) filter (
+  select jsonb_build_object(
+           'total', count(*),
+           'active', count(*) filter (where i.is_active),
+           'tracked', count(*) filter (where i.is_active and i.track_stock),
+           'low_stock', count(*) filter (
               where i.is_active and i.track_stock
                 and i.stock <= coalesce(i.low_stock_threshold, v_shop.default_low_stock_threshold)),
-           'out_of_stock', pg_catalog.count(*) filter (where i.is_active and i.track_stock and i.stock = 0))
+           'out_of_stock', count(*) filter (where i.is_active and i.track_stock and i.stock = 0))
     into v_items
     from public.items i
    where i.shop_id = p_shop_id;
 
-  select pg_catalog.jsonb_build_object(
-           'today', pg_catalog.jsonb_build_object(
-              'orders', pg_catalog.count(*) filter (where o.submitted_at >= v_today_start),
-              'revenue', coalesce(pg_catalog.sum(o.subtotal - o.discount) filter (
+  select jsonb_build_object(
+           'today', jsonb_build_object(
+              'orders', count(*) filter (where o.submitted_at >= v_today_start),
+              'revenue', coalesce(sum(o.subtotal - o.discount) filter (
                  where o.submitted_at >= v_today_start and o.status::text in ('completed', 'delivered')), 0)),
-           'month', pg_catalog.jsonb_build_object(
-              'orders', pg_catalog.count(*),
-              'revenue', coalesce(pg_catalog.sum(o.subtotal - o.discount) filter (
+           'month', jsonb_build_object(
+              'orders', count(*),
+              'revenue', coalesce(sum(o.subtotal - o.discount) filter (
                  where o.status::text in ('completed', 'delivered')), 0)),
-           'open_this_month', pg_catalog.count(*) filter (
+           'open_this_month', count(*) filter (
               where o.status::text in ('pending', 'confirmed', 'processing', 'shipped')))
     into v_orders
     from public.form_submissions o
    where o.shop_id = p_shop_id
      and o.submitted_at >= v_month_start;
 
-  select pg_catalog.count(*)::integer into v_open_conversations
+  select count(*)::integer into v_open_conversations
     from public.conversations c
    where c.shop_id = p_shop_id
      and c.status::text = 'open';
 
-  return pg_catalog.jsonb_build_object(
+  return jsonb_build_object(
     'shop_id', v_shop.id,
     'currency', v_shop.currency,
     'timezone', v_shop.timezone,

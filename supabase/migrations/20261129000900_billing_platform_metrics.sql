@@ -196,7 +196,7 @@ grant execute on function private.monthly_recurring_revenue(
 -- Platform metrics
 -- ---------------------------------------------------------------------------
 
-create or replace function public.generate_platform_metrics(p_date date default null)
+create function public.generate_platform_metrics(p_date date default null)
 returns jsonb
 language plpgsql
 volatile
@@ -424,7 +424,7 @@ comment on function public.generate_platform_metrics(date) is
   'GMV = totals of the orders placed that day that are delivered or completed. '
   'Trusted callers and platform admins only (PT403 forbidden otherwise); a future day is PT400 invalid_request.';
 
-create or replace function public.get_platform_stats(p_start date default null, p_end date default null)
+create function public.get_platform_stats(p_start date default null, p_end date default null)
 returns jsonb
 language plpgsql
 stable

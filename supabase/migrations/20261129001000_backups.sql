@@ -84,7 +84,7 @@ grant select on public.backup_logs, public.recovery_snapshots to authenticated;
 -- recovery_snapshots themselves. Test 040 fails when a new table with a
 -- shop_id is neither listed here nor excluded on purpose.
 
-create or replace function private.backup_tables()
+create function private.backup_tables()
 returns table (table_name text, restore_order integer, scope_column text, excluded_columns text[])
 language sql
 immutable
@@ -119,17 +119,17 @@ comment on function private.backup_tables() is
   'to a shop and the columns left out of snapshots.';
 
 -- The primary key columns of a public table, in key order.
-create or replace function private.primary_key_columns(p_table text)
+create function private.primary_key_columns(p_table text)
 returns text[]
 language sql
 stable
 set search_path = ''
 as $$
   select array_agg(a.attname::text order by k.ordinality)
-  from pg_catalog.pg_index i
+  from pg_index i
   cross join lateral unnest(i.indkey) with ordinality as k (attnum, ordinality)
-  join pg_catalog.pg_attribute a on a.attrelid = i.indrelid and a.attnum = k.attnum
-  where i.indrelid = pg_catalog.to_regclass('public.' || pg_catalog.quote_ident(p_table))
+  join pg_attribute a on a.attrelid = i.indrelid and a.attnum = k.attnum
+  where i.indrelid = to_regclass('public.' || quote_ident(p_table))
     and i.indisprimary
 $$;
 
@@ -138,15 +138,15 @@ comment on function private.primary_key_columns(text) is
 
 -- The writable columns of a public table (generated columns are recomputed,
 -- never written), minus the given ones.
-create or replace function private.restorable_columns(p_table text, p_excluded text[])
+create function private.restorable_columns(p_table text, p_excluded text[])
 returns text[]
 language sql
 stable
 set search_path = ''
 as $$
   select array_agg(a.attname::text order by a.attnum)
-  from pg_catalog.pg_attribute a
-  where a.attrelid = pg_catalog.to_regclass('public.' || pg_catalog.quote_ident(p_table))
+  from pg_attribute a
+  where a.attrelid = to_regclass('public.' || quote_ident(p_table))
     and a.attnum > 0
     and not a.attisdropped
     and a.attgenerated = ''
@@ -158,7 +158,7 @@ comment on function private.restorable_columns(text, text[]) is
 
 -- A jsonb expression for a row's primary key, from the jsonb row in p_row_expr:
 -- the bare value for a one-column key, an object for a composite key.
-create or replace function private.primary_key_expression(p_table text, p_row_expr text)
+create function private.primary_key_expression(p_table text, p_row_expr text)
 returns text
 language sql
 stable
@@ -177,7 +177,7 @@ comment on function private.primary_key_expression(text, text) is
 
 -- SQL fragments to match snapshot rows (jsonb elements r.value) with live
 -- rows (t) on their typed primary key, as pk_1, pk_2, ... columns.
-create or replace function private.primary_key_sql(
+create function private.primary_key_sql(
   p_table text,
   out snapshot_keys text,  -- (r.value ->> 'id')::uuid as pk_1, ...
   out live_keys text,      -- t.id as pk_1, ...
@@ -189,14 +189,14 @@ stable
 set search_path = ''
 as $$
   select
-    string_agg(format('(r.value ->> %L)::%s as pk_%s', a.attname, pg_catalog.format_type(a.atttypid, a.atttypmod), k.n), ', '),
+    string_agg(format('(r.value ->> %L)::%s as pk_%s', a.attname, format_type(a.atttypid, a.atttypmod), k.n), ', '),
     string_agg(format('t.%I as pk_%s', a.attname, k.n), ', '),
     string_agg(format('s.pk_%1$s = l.pk_%1$s', k.n), ' and '),
     string_agg(format('t.%I = l.pk_%s', a.attname, k.n), ' and ')
-  from pg_catalog.pg_index i
+  from pg_index i
   cross join lateral unnest(i.indkey) with ordinality as k (attnum, n)
-  join pg_catalog.pg_attribute a on a.attrelid = i.indrelid and a.attnum = k.attnum
-  where i.indrelid = pg_catalog.to_regclass('public.' || pg_catalog.quote_ident(p_table))
+  join pg_attribute a on a.attrelid = i.indrelid and a.attnum = k.attnum
+  where i.indrelid = to_regclass('public.' || quote_ident(p_table))
     and i.indisprimary
 $$;
 
@@ -205,7 +205,7 @@ comment on function private.primary_key_sql(text) is
 
 -- One statement reads every table of the shop, so the snapshot is a single
 -- MVCC view of the shop (no order half-written between two tables).
-create or replace function private.shop_snapshot_data(p_shop_id uuid)
+create function private.shop_snapshot_data(p_shop_id uuid)
 returns jsonb
 language plpgsql
 stable
@@ -243,19 +243,19 @@ comment on function private.shop_snapshot_data(uuid) is
   'One shop''s rows of every table of private.backup_tables(), as {table: [rows ordered by primary key]}, read in one '
   'statement (one consistent view) with session-independent output settings.';
 
-create or replace function private.snapshot_checksum(p_data jsonb)
+create function private.snapshot_checksum(p_data jsonb)
 returns text
 language sql
 immutable
 set search_path = ''
 as $$
-  select encode(pg_catalog.sha256(convert_to(p_data::text, 'UTF8')), 'hex')
+  select encode(sha256(convert_to(p_data::text, 'UTF8')), 'hex')
 $$;
 
 comment on function private.snapshot_checksum(jsonb) is
   'Lower-case hex sha256 of the UTF-8 bytes of the canonical (jsonb text) form of a snapshot''s data.';
 
-create or replace function private.write_snapshot(p_shop_id uuid, p_snapshot_type text, p_backup_log_id uuid)
+create function private.write_snapshot(p_shop_id uuid, p_snapshot_type text, p_backup_log_id uuid)
 returns public.recovery_snapshots
 language plpgsql
 volatile
@@ -273,7 +273,7 @@ begin
     p_snapshot_type,
     v_data,
     -- the bytes private.snapshot_checksum hashes, rendered once
-    encode(pg_catalog.sha256(v_canonical), 'hex'),
+    encode(sha256(v_canonical), 'hex'),
     (select jsonb_object_agg(t.key, jsonb_array_length(t.value)) from jsonb_each(v_data) t),
     octet_length(v_canonical),
     p_backup_log_id,
@@ -292,7 +292,7 @@ comment on function private.write_snapshot(uuid, text, uuid) is
 -- create_backup_snapshot
 -- ---------------------------------------------------------------------------
 
-create or replace function public.create_backup_snapshot(
+create function public.create_backup_snapshot(
   p_shop_id uuid default null,
   p_backup_type text default 'manual',
   p_idempotency_key text default null
@@ -408,7 +408,7 @@ comment on function public.create_backup_snapshot(uuid, text, text) is
 -- list_backups, cleanup_expired_snapshots
 -- ---------------------------------------------------------------------------
 
-create or replace function public.list_backups(p_shop_id uuid default null, p_limit integer default 20)
+create function public.list_backups(p_shop_id uuid default null, p_limit integer default 20)
 returns jsonb
 language plpgsql
 stable
@@ -452,7 +452,7 @@ comment on function public.list_backups(uuid, integer) is
   '(1..100, else PT400 invalid_request) of each, for one shop or all. Read-only. Trusted callers and platform admins '
   'only (PT403 forbidden).';
 
-create or replace function public.cleanup_expired_snapshots()
+create function public.cleanup_expired_snapshots()
 returns jsonb
 language plpgsql
 volatile

@@ -4,7 +4,7 @@
 
 -- Differences between a snapshot's data and the shop's rows now, per table:
 -- {insert|update|delete: {count, keys (first 100 primary keys)}}.
-create or replace function private.snapshot_differences(p_shop_id uuid, p_data jsonb)
+create function private.snapshot_differences(p_shop_id uuid, p_data jsonb)
 returns jsonb
 language plpgsql
 stable
@@ -89,7 +89,7 @@ comment on function private.snapshot_differences(uuid, jsonb) is
   'as {insert|update|delete: {count, keys: first 100 primary keys}}. Read-only.';
 
 -- Holds a shop still for a restore, until the transaction ends.
-create or replace function private.lock_shop_rows(p_shop_id uuid)
+create function private.lock_shop_rows(p_shop_id uuid)
 returns void
 language plpgsql
 volatile
@@ -128,7 +128,7 @@ comment on function private.lock_shop_rows(uuid) is
 -- function SET clause: on hosted Supabase the postgres role (which owns and
 -- runs this through restore_backup_snapshot) may SET session_replication_role
 -- thanks to supautils' privileged_role_allowed_configs.
-create or replace function private.apply_shop_snapshot(p_shop_id uuid, p_data jsonb)
+create function private.apply_shop_snapshot(p_shop_id uuid, p_data jsonb)
 returns jsonb
 language plpgsql
 volatile
@@ -236,23 +236,23 @@ begin
       parent_ns.nspname::text as parent_schema,
       (select string_agg(format('c.%I is not null', a.attname), ' and ')
        from unnest(c.conkey) k (attnum)
-       join pg_catalog.pg_attribute a on a.attrelid = c.conrelid and a.attnum = k.attnum) as not_null,
+       join pg_attribute a on a.attrelid = c.conrelid and a.attnum = k.attnum) as not_null,
       (select string_agg(format('p.%I = c.%I', pa.attname, ca.attname), ' and ')
        from unnest(c.conkey, c.confkey) k (child_attnum, parent_attnum)
-       join pg_catalog.pg_attribute ca on ca.attrelid = c.conrelid and ca.attnum = k.child_attnum
-       join pg_catalog.pg_attribute pa on pa.attrelid = c.confrelid and pa.attnum = k.parent_attnum) as match,
+       join pg_attribute ca on ca.attrelid = c.conrelid and ca.attnum = k.child_attnum
+       join pg_attribute pa on pa.attrelid = c.confrelid and pa.attnum = k.parent_attnum) as match,
       case
         when child_ns.nspname = 'public' and child.relname = 'shops' then 'c.id = $1'
-        when exists (select 1 from pg_catalog.pg_attribute a
+        when exists (select 1 from pg_attribute a
                      where a.attrelid = c.conrelid and a.attname = 'shop_id' and not a.attisdropped)
           then 'c.shop_id = $1'
         else 'true'
       end as scope
-    from pg_catalog.pg_constraint c
-    join pg_catalog.pg_class child on child.oid = c.conrelid
-    join pg_catalog.pg_namespace child_ns on child_ns.oid = child.relnamespace
-    join pg_catalog.pg_class parent on parent.oid = c.confrelid
-    join pg_catalog.pg_namespace parent_ns on parent_ns.oid = parent.relnamespace
+    from pg_constraint c
+    join pg_class child on child.oid = c.conrelid
+    join pg_namespace child_ns on child_ns.oid = child.relnamespace
+    join pg_class parent on parent.oid = c.confrelid
+    join pg_namespace parent_ns on parent_ns.oid = parent.relnamespace
     where c.contype = 'f'
       and (
         (child_ns.nspname = 'public' and child.relname in (select b.table_name from private.backup_tables() b))
@@ -287,7 +287,7 @@ comment on function private.apply_shop_snapshot(uuid, jsonb) is
   'replica, this function only), then re-checks every foreign key touching the shop: a dangling one raises PT409 '
   'conflict and nothing is kept. Returns {table: rows of the shop after the restore}. Caller must be authorized.';
 
-create or replace function public.restore_backup_snapshot(
+create function public.restore_backup_snapshot(
   p_snapshot_id uuid,
   p_dry_run boolean default true,
   p_idempotency_key text default null

@@ -100,8 +100,39 @@ comment on function private.is_trusted_caller() is
   'True for a service_role JWT, and for the database owner''s own session without JWT claims (pg_cron jobs, psql). '
   'Requests through the API log in as authenticator, so end users never match the second branch.';
 
--- Policies of every later migration call it as the caller.
-grant execute on function private.is_trusted_caller() to authenticated, service_role;
+-- ---------------------------------------------------------------------------
+-- API errors
+-- ---------------------------------------------------------------------------
+
+-- Every expected failure of a SQL function goes through this one helper, so
+-- the API sees one shape: PostgREST answers an errcode PTxxx with HTTP status
+-- xxx and puts message, detail and hint in its JSON error (code, message,
+-- details, hint); the edge functions map the same fields.
+create function private.raise_api_error(p_status integer, p_code text, p_detail jsonb, p_hint text)
+returns void
+language plpgsql
+set search_path = ''
+as $$
+begin
+  if p_status is null or p_status not between 400 and 599 or p_code is null then
+    raise exception 'raise_api_error needs an HTTP status 400-599 and a code, got % %', p_status, p_code;
+  end if;
+  raise exception using
+    errcode = 'PT' || p_status,
+    message = p_code,
+    detail = coalesce(p_detail, '{}'::jsonb)::text,
+    hint = coalesce(p_hint, '');
+end;
+$$;
+comment on function private.raise_api_error(integer, text, jsonb, text) is
+  'Always raises: errcode PT<p_status> (PostgREST answers HTTP p_status), message = p_code (the stable API code), '
+  'detail = p_detail as JSON text (''{}'' when null), hint = p_hint (a sentence for people). Never returns.';
+
+-- Every later migration's policies and functions call these as the caller.
+grant execute on function
+  private.is_trusted_caller(),
+  private.raise_api_error(integer, text, jsonb, text)
+  to authenticated, service_role;
 
 -- Postgres lets PUBLIC execute every new function: revoked, so that only the
 -- grants above remain.

@@ -63,9 +63,9 @@ set search_path = ''
 as $$
 begin
   if not exists (select 1 from pg_timezone_names where name = new.timezone) then
-    raise exception using errcode = 'PT400', message = 'invalid_request',
-      detail = jsonb_build_object('field', 'timezone', 'value', new.timezone)::text,
-      hint = 'timezone must be an IANA time zone name such as ''Asia/Dhaka''';
+    perform private.raise_api_error(400, 'invalid_request',
+      jsonb_build_object('field', 'timezone', 'value', new.timezone),
+      'timezone must be an IANA time zone name such as ''Asia/Dhaka''');
   end if;
   return new;
 end;
@@ -243,9 +243,9 @@ begin
   -- While the shop itself is being deleted its row is gone and this allows the cascade.
   if exists (select 1 from public.shops s where s.id = old.shop_id and s.owner_id = old.user_id)
      and (tg_op = 'DELETE' or new.role <> 'owner' or new.user_id <> old.user_id or new.shop_id <> old.shop_id) then
-    raise exception using errcode = 'PT409', message = 'conflict',
-      detail = jsonb_build_object('shop_id', old.shop_id, 'user_id', old.user_id)::text,
-      hint = 'The shop owner''s membership cannot be removed or demoted';
+    perform private.raise_api_error(409, 'conflict',
+      jsonb_build_object('shop_id', old.shop_id, 'user_id', old.user_id),
+      'The shop owner''s membership cannot be removed or demoted');
   end if;
   return case when tg_op = 'DELETE' then old else new end;
 end;
@@ -355,11 +355,9 @@ as $$
 begin
   if private.is_trusted_caller() then
     if not exists (select 1 from public.shops s where s.id = p_shop_id) then
-      raise exception using
-        errcode = 'PT404',
-        message = 'not_found',
-        detail = jsonb_build_object(p_resource || '_id', p_resource_id)::text,
-        hint = format('No %s with this id', p_resource);
+      perform private.raise_api_error(404, 'not_found',
+        jsonb_build_object(p_resource || '_id', p_resource_id),
+        format('No %s with this id', p_resource));
     end if;
     return;
   end if;
@@ -367,19 +365,15 @@ begin
   -- Not a member: the same answer as a missing row, so another shop's ids
   -- cannot be probed.
   if p_shop_id is null or not private.is_shop_member(p_shop_id) then
-    raise exception using
-      errcode = 'PT404',
-      message = 'not_found',
-      detail = jsonb_build_object(p_resource || '_id', p_resource_id)::text,
-      hint = format('No %s with this id', p_resource);
+    perform private.raise_api_error(404, 'not_found',
+      jsonb_build_object(p_resource || '_id', p_resource_id),
+      format('No %s with this id', p_resource));
   end if;
 
   if not private.has_shop_role(p_shop_id, p_min_role) then
-    raise exception using
-      errcode = 'PT403',
-      message = 'forbidden',
-      detail = jsonb_build_object('required_role', p_min_role)::text,
-      hint = format('This needs the %s role or higher in this shop', p_min_role);
+    perform private.raise_api_error(403, 'forbidden',
+      jsonb_build_object('required_role', p_min_role),
+      format('This needs the %s role or higher in this shop', p_min_role));
   end if;
 end;
 $$;
@@ -398,11 +392,9 @@ set search_path = ''
 as $$
 begin
   if not (private.is_trusted_caller() or private.is_platform_admin()) then
-    raise exception using
-      errcode = 'PT403',
-      message = 'forbidden',
-      detail = jsonb_build_object('action', p_action)::text,
-      hint = 'Only platform admins may ' || replace(p_action, '_', ' ') || '.';
+    perform private.raise_api_error(403, 'forbidden',
+      jsonb_build_object('action', p_action),
+      'Only platform admins may ' || replace(p_action, '_', ' ') || '.');
   end if;
 end;
 $$;

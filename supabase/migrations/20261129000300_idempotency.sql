@@ -59,11 +59,9 @@ begin
   end if;
 
   if length(p_key) not between 1 and 255 then
-    raise exception using
-      errcode = 'PT400',
-      message = 'invalid_request',
-      detail = jsonb_build_object('field', 'idempotency_key')::text,
-      hint = 'An idempotency key must be 1 to 255 characters long';
+    perform private.raise_api_error(400, 'invalid_request',
+      jsonb_build_object('field', 'idempotency_key'),
+      'An idempotency key must be 1 to 255 characters long');
   end if;
 
   -- Concurrent retries with the same key queue here until the first one
@@ -89,11 +87,9 @@ begin
   end if;
 
   if v_stored.action <> p_action or v_stored.request_hash <> p_request_hash then
-    raise exception using
-      errcode = 'PT422',
-      message = 'idempotency_conflict',
-      detail = jsonb_build_object('idempotency_key', p_key)::text,
-      hint = 'This idempotency key was already used for a different request';
+    perform private.raise_api_error(422, 'idempotency_conflict',
+      jsonb_build_object('idempotency_key', p_key),
+      'This idempotency key was already used for a different request');
   end if;
 
   return v_stored.response;

@@ -119,9 +119,9 @@ begin
       return old;
     end if;
   end if;
-  raise exception using errcode = 'PT409', message = 'conflict',
-    detail = jsonb_build_object('table', 'stock_history', 'operation', lower(tg_op))::text,
-    hint = 'stock_history is append-only';
+  perform private.raise_api_error(409, 'conflict',
+    jsonb_build_object('table', 'stock_history', 'operation', lower(tg_op)),
+    'stock_history is append-only');
 end;
 $$;
 comment on function private.guard_stock_history() is
@@ -142,13 +142,14 @@ begin
   -- security definer: the only path allowed to delete history rows; it marks its
   -- own transaction in private.stock_history_purges, which the guard trigger reads.
   if not (select private.is_trusted_caller()) then
-    raise exception using errcode = 'PT403', message = 'forbidden',
-      detail = '{}', hint = 'Only trusted callers may purge stock history';
+    perform private.raise_api_error(403, 'forbidden',
+      '{}',
+      'Only trusted callers may purge stock history');
   end if;
   if p_older_than < interval '30 days' then
-    raise exception using errcode = 'PT400', message = 'invalid_request',
-      detail = jsonb_build_object('field', 'p_older_than')::text,
-      hint = 'Stock history is kept at least 30 days';
+    perform private.raise_api_error(400, 'invalid_request',
+      jsonb_build_object('field', 'p_older_than'),
+      'Stock history is kept at least 30 days');
   end if;
   insert into private.stock_history_purges default values on conflict do nothing;
   delete from public.stock_history where created_at < now() - p_older_than;
@@ -228,26 +229,29 @@ declare
   v_history_id bigint;
 begin
   if p_item_id is null then
-    raise exception using errcode = 'PT400', message = 'invalid_request',
-      detail = '{"field": "item_id"}', hint = 'item_id is required';
+    perform private.raise_api_error(400, 'invalid_request',
+      '{"field": "item_id"}',
+      'item_id is required');
   end if;
   if (p_change is null) = (p_set_to is null) then
-    raise exception using errcode = 'PT400', message = 'invalid_request',
-      detail = '{"field": "change"}', hint = 'Give exactly one of change and set_to';
+    perform private.raise_api_error(400, 'invalid_request',
+      '{"field": "change"}',
+      'Give exactly one of change and set_to');
   end if;
   if p_change = 0 then
-    raise exception using errcode = 'PT400', message = 'invalid_request',
-      detail = '{"field": "change"}', hint = 'change must not be 0';
+    perform private.raise_api_error(400, 'invalid_request',
+      '{"field": "change"}',
+      'change must not be 0');
   end if;
   if p_set_to < 0 or p_expected_stock < 0 then
-    raise exception using errcode = 'PT400', message = 'invalid_request',
-      detail = jsonb_build_object('field', case when p_set_to < 0 then 'set_to' else 'expected_stock' end)::text,
-      hint = 'Stock values cannot be negative';
+    perform private.raise_api_error(400, 'invalid_request',
+      jsonb_build_object('field', case when p_set_to < 0 then 'set_to' else 'expected_stock' end),
+      'Stock values cannot be negative');
   end if;
   if p_reason is null or p_reason not in ('restock', 'sale', 'order_cancelled', 'return', 'damage', 'correction', 'manual') then
-    raise exception using errcode = 'PT400', message = 'invalid_request',
-      detail = '{"field": "reason"}',
-      hint = 'reason must be one of restock, sale, order_cancelled, return, damage, correction, manual';
+    perform private.raise_api_error(400, 'invalid_request',
+      '{"field": "reason"}',
+      'reason must be one of restock, sale, order_cancelled, return, damage, correction, manual');
   end if;
 
   select i.id, i.shop_id, i.name, i.track_stock
@@ -255,8 +259,9 @@ begin
     from public.items i
    where i.id = p_item_id;
   if not found then
-    raise exception using errcode = 'PT404', message = 'not_found',
-      detail = jsonb_build_object('item_id', p_item_id)::text, hint = 'No item with this id';
+    perform private.raise_api_error(404, 'not_found',
+      jsonb_build_object('item_id', p_item_id),
+      'No item with this id');
   end if;
 
   perform private.assert_shop_role(v_item.shop_id, 'staff', 'item', p_item_id);
@@ -270,9 +275,9 @@ begin
   end if;
 
   if not v_item.track_stock then
-    raise exception using errcode = 'PT400', message = 'invalid_request',
-      detail = jsonb_build_object('item_id', p_item_id)::text,
-      hint = format('Item %L does not track stock', v_item.name);
+    perform private.raise_api_error(400, 'invalid_request',
+      jsonb_build_object('item_id', p_item_id),
+      format('Item %L does not track stock', v_item.name));
   end if;
 
   -- One row lock, then one conditional update: the stock read here cannot
@@ -284,11 +289,11 @@ begin
      for update;
 
   if p_expected_stock is not null and v_previous_stock <> p_expected_stock then
-    raise exception using errcode = 'PT409', message = 'stale_stock',
-      detail = jsonb_build_object('item_id', p_item_id, 'current_stock', v_previous_stock,
-                                             'expected_stock', p_expected_stock)::text,
-      hint = format('Item %L now has %s in stock, not %s; reload and try again',
-                               v_item.name, v_previous_stock, p_expected_stock);
+    perform private.raise_api_error(409, 'stale_stock',
+      jsonb_build_object('item_id', p_item_id, 'current_stock', v_previous_stock,
+        'expected_stock', p_expected_stock),
+      format('Item %L now has %s in stock, not %s; reload and try again',
+        v_item.name, v_previous_stock, p_expected_stock));
   end if;
 
   v_change := coalesce(p_change, p_set_to - v_previous_stock);
@@ -296,9 +301,9 @@ begin
   -- Stock is an integer column: a restock past its largest value is refused
   -- here rather than failing the update with an integer-overflow error.
   if v_previous_stock::bigint + v_change > 2147483647 then
-    raise exception using errcode = 'PT400', message = 'invalid_request',
-      detail = '{"field": "change"}',
-      hint = format('Item %L has %s in stock; the stock cannot exceed 2147483647', v_item.name, v_previous_stock);
+    perform private.raise_api_error(400, 'invalid_request',
+      '{"field": "change"}',
+      format('Item %L has %s in stock; the stock cannot exceed 2147483647', v_item.name, v_previous_stock));
   end if;
 
   if v_change = 0 then
@@ -313,10 +318,10 @@ begin
     returning i.stock into v_new_stock;
 
     if not found then
-      raise exception using errcode = 'PT409', message = 'insufficient_stock',
-        detail = jsonb_build_object('item_id', p_item_id, 'available', v_previous_stock,
-                                               'requested', -(v_change::bigint))::text,
-        hint = format('Item %L has %s in stock, %s requested', v_item.name, v_previous_stock, -(v_change::bigint));
+      perform private.raise_api_error(409, 'insufficient_stock',
+        jsonb_build_object('item_id', p_item_id, 'available', v_previous_stock,
+          'requested', -(v_change::bigint)),
+        format('Item %L has %s in stock, %s requested', v_item.name, v_previous_stock, -(v_change::bigint)));
     end if;
 
     insert into public.stock_history
@@ -351,8 +356,9 @@ declare
   v_items jsonb;
 begin
   if p_threshold < 0 then
-    raise exception using errcode = 'PT400', message = 'invalid_request',
-      detail = '{"field": "threshold"}', hint = 'threshold cannot be negative';
+    perform private.raise_api_error(400, 'invalid_request',
+      '{"field": "threshold"}',
+      'threshold cannot be negative');
   end if;
 
   perform private.assert_shop_role(p_shop_id, 'viewer', 'shop', p_shop_id);

@@ -268,8 +268,9 @@ begin
     from public.form_submissions o
    where o.id = p_order_id;
   if not found then
-    raise exception using errcode = 'PT404', message = 'not_found',
-      detail = jsonb_build_object('order_id', p_order_id)::text, hint = 'No order with this id';
+    perform private.raise_api_error(404, 'not_found',
+      jsonb_build_object('order_id', p_order_id),
+      'No order with this id');
   end if;
 
   perform private.assert_shop_role(begin_order_stock_call.shop_id, 'staff', 'order', p_order_id);
@@ -320,8 +321,9 @@ begin
    where o.id = p_order_id
      for update;
   if not found then  -- deleted since the first read
-    raise exception using errcode = 'PT404', message = 'not_found',
-      detail = jsonb_build_object('order_id', p_order_id)::text, hint = 'No order with this id';
+    perform private.raise_api_error(404, 'not_found',
+      jsonb_build_object('order_id', p_order_id),
+      'No order with this id');
   end if;
 
   if v_order.stock_deducted_at is not null then
@@ -332,9 +334,9 @@ begin
   end if;
 
   if v_order.status in ('cancelled', 'refunded') then
-    raise exception using errcode = 'PT409', message = 'conflict',
-      detail = jsonb_build_object('order_id', p_order_id, 'status', v_order.status)::text,
-      hint = format('Order #%s is %s; its stock cannot be deducted', v_order.order_number, v_order.status);
+    perform private.raise_api_error(409, 'conflict',
+      jsonb_build_object('order_id', p_order_id, 'status', v_order.status),
+      format('Order #%s is %s; its stock cannot be deducted', v_order.order_number, v_order.status));
   end if;
 
   select l.line_index into v_invalid_line
@@ -343,10 +345,10 @@ begin
    order by l.line_index
    limit 1;
   if found then
-    raise exception using errcode = 'PT400', message = 'invalid_request',
-      detail = jsonb_build_object('order_id', p_order_id, 'line_index', v_invalid_line)::text,
-      hint = format('Line %s of order #%s needs an item_id and a positive whole quantity',
-                               v_invalid_line + 1, v_order.order_number);
+    perform private.raise_api_error(400, 'invalid_request',
+      jsonb_build_object('order_id', p_order_id, 'line_index', v_invalid_line),
+      format('Line %s of order #%s needs an item_id and a positive whole quantity',
+        v_invalid_line + 1, v_order.order_number));
   end if;
 
   -- Lock every item of the order, ascending by id, before the first write:
@@ -365,9 +367,9 @@ begin
     from private.order_demand(v_order.line_items) d
    where not exists (select 1 from public.items i where i.id = d.item_id and i.shop_id = v_order.shop_id);
   if v_missing is not null then
-    raise exception using errcode = 'PT400', message = 'invalid_request',
-      detail = jsonb_build_object('order_id', p_order_id, 'missing_item_ids', v_missing)::text,
-      hint = format('Order #%s refers to items that are not in this shop', v_order.order_number);
+    perform private.raise_api_error(400, 'invalid_request',
+      jsonb_build_object('order_id', p_order_id, 'missing_item_ids', v_missing),
+      format('Order #%s refers to items that are not in this shop', v_order.order_number));
   end if;
 
   -- Every shortfall is reported, the first (by item id) in the top-level
@@ -380,13 +382,13 @@ begin
     join public.items i on i.id = d.item_id and i.shop_id = v_order.shop_id
    where i.track_stock and i.stock < d.quantity;
   if v_shortfalls is not null then
-    raise exception using errcode = 'PT409', message = 'insufficient_stock',
-      detail = (jsonb_build_object('order_id', p_order_id)
-                || ((v_shortfalls -> 0) - 'name')
-                || jsonb_build_object('shortfalls', v_shortfalls))::text,
-      hint = format('Item %L has %s in stock, %s requested',
-                               v_shortfalls -> 0 ->> 'name', v_shortfalls -> 0 ->> 'available',
-                               v_shortfalls -> 0 ->> 'requested');
+    perform private.raise_api_error(409, 'insufficient_stock',
+      (jsonb_build_object('order_id', p_order_id)
+        || ((v_shortfalls -> 0) - 'name')
+        || jsonb_build_object('shortfalls', v_shortfalls)),
+      format('Item %L has %s in stock, %s requested',
+        v_shortfalls -> 0 ->> 'name', v_shortfalls -> 0 ->> 'available',
+        v_shortfalls -> 0 ->> 'requested'));
   end if;
 
   select count(*)::integer into v_tracked_count
@@ -417,10 +419,10 @@ begin
   -- Cannot fail while the locks above are held; it is here so that an edit
   -- that loses the lock fails loudly instead of half-deducting an order.
   if jsonb_array_length(v_items) <> v_tracked_count then
-    raise exception using errcode = 'PT409', message = 'insufficient_stock',
-      detail = jsonb_build_object('order_id', p_order_id)::text,
-      hint = format('Stock of order #%s changed while it was processed; nothing was deducted',
-                               v_order.order_number);
+    perform private.raise_api_error(409, 'insufficient_stock',
+      jsonb_build_object('order_id', p_order_id),
+      format('Stock of order #%s changed while it was processed; nothing was deducted',
+        v_order.order_number));
   end if;
 
   update public.form_submissions o
@@ -466,8 +468,9 @@ begin
    where o.id = p_order_id
      for update;
   if not found then  -- deleted since the first read
-    raise exception using errcode = 'PT404', message = 'not_found',
-      detail = jsonb_build_object('order_id', p_order_id)::text, hint = 'No order with this id';
+    perform private.raise_api_error(404, 'not_found',
+      jsonb_build_object('order_id', p_order_id),
+      'No order with this id');
   end if;
 
   if v_order.stock_restored_at is not null then
@@ -477,17 +480,17 @@ begin
   end if;
 
   if v_order.status not in ('cancelled', 'refunded') then
-    raise exception using errcode = 'PT409', message = 'conflict',
-      detail = jsonb_build_object('order_id', p_order_id, 'status', v_order.status)::text,
-      hint = format('Order #%s is %s; only cancelled or refunded orders get their stock back',
-                               v_order.order_number, v_order.status);
+    perform private.raise_api_error(409, 'conflict',
+      jsonb_build_object('order_id', p_order_id, 'status', v_order.status),
+      format('Order #%s is %s; only cancelled or refunded orders get their stock back',
+        v_order.order_number, v_order.status));
   end if;
 
   if v_order.stock_deducted_at is null then
-    raise exception using errcode = 'PT409', message = 'conflict',
-      detail = jsonb_build_object('order_id', p_order_id, 'stock_deducted', false)::text,
-      hint = format('Order #%s never had its stock deducted; there is nothing to put back',
-                               v_order.order_number);
+    perform private.raise_api_error(409, 'conflict',
+      jsonb_build_object('order_id', p_order_id, 'stock_deducted', false),
+      format('Order #%s never had its stock deducted; there is nothing to put back',
+        v_order.order_number));
   end if;
 
   -- What is put back is what was taken (the order's sale movements), not the
@@ -512,10 +515,10 @@ begin
    order by i.id
    limit 1;
   if found then
-    raise exception using errcode = 'PT409', message = 'conflict',
-      detail = jsonb_build_object('order_id', p_order_id, 'reason', 'stock_out_of_range')::text,
-      hint = format('Item %L has %s in stock; putting back %s would exceed 2147483647',
-                               v_overflow.name, v_overflow.stock, v_overflow.quantity);
+    perform private.raise_api_error(409, 'conflict',
+      jsonb_build_object('order_id', p_order_id, 'reason', 'stock_out_of_range'),
+      format('Item %L has %s in stock; putting back %s would exceed 2147483647',
+        v_overflow.name, v_overflow.stock, v_overflow.quantity));
   end if;
 
   with taken as (

@@ -128,12 +128,14 @@ as $$
 begin
   -- security definer: encrypts with a key the caller cannot read.
   if not (select private.is_trusted_caller()) then
-    raise exception using errcode = 'PT403', message = 'forbidden',
-      detail = '{}', hint = 'Only the service role may store integration tokens';
+    perform private.raise_api_error(403, 'forbidden',
+      '{}',
+      'Only the service role may store integration tokens');
   end if;
   if private.social_token_key() is null then
-    raise exception using errcode = 'PT500', message = 'internal',
-      detail = '{}', hint = 'social_token_key is missing from the key store';
+    perform private.raise_api_error(500, 'internal',
+      '{}',
+      'social_token_key is missing from the key store');
   end if;
   update public.social_integrations si
      set access_token = case when p_access_token is null then null
@@ -144,9 +146,9 @@ begin
          status = 'active'
    where si.id = p_integration_id;
   if not found then
-    raise exception using errcode = 'PT404', message = 'not_found',
-      detail = jsonb_build_object('integration_id', p_integration_id)::text,
-      hint = 'No such integration';
+    perform private.raise_api_error(404, 'not_found',
+      jsonb_build_object('integration_id', p_integration_id),
+      'No such integration');
   end if;
 end;
 $$;
@@ -165,8 +167,9 @@ declare
 begin
   -- security definer: decrypts with a key the caller cannot read.
   if not (select private.is_trusted_caller()) then
-    raise exception using errcode = 'PT403', message = 'forbidden',
-      detail = '{}', hint = 'Only the service role may read integration tokens';
+    perform private.raise_api_error(403, 'forbidden',
+      '{}',
+      'Only the service role may read integration tokens');
   end if;
   select jsonb_build_object(
            'integration_id', si.id,
@@ -180,9 +183,9 @@ begin
     from public.social_integrations si
    where si.id = p_integration_id;
   if v_result is null then
-    raise exception using errcode = 'PT404', message = 'not_found',
-      detail = jsonb_build_object('integration_id', p_integration_id)::text,
-      hint = 'No such integration';
+    perform private.raise_api_error(404, 'not_found',
+      jsonb_build_object('integration_id', p_integration_id),
+      'No such integration');
   end if;
   return v_result;
 end;

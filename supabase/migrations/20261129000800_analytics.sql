@@ -95,9 +95,9 @@ set search_path = ''
 as $$
 begin
   if p_start is null or p_end is null or p_start > p_end or p_end - p_start + 1 > 366 then
-    raise exception using errcode = 'PT400', message = 'invalid_request',
-      detail = jsonb_build_object('start', p_start, 'end', p_end, 'max_days', 366)::text,
-      hint = 'Give a start and end date, start not after end, at most 366 days';
+    perform private.raise_api_error(400, 'invalid_request',
+      jsonb_build_object('start', p_start, 'end', p_end, 'max_days', 366),
+      'Give a start and end date, start not after end, at most 366 days');
   end if;
 end;
 $$;
@@ -227,9 +227,9 @@ begin
   end if;
 
   if not (private.is_trusted_caller() or private.is_platform_admin()) then
-    raise exception using errcode = 'PT403', message = 'forbidden',
-      detail = '{"field": "shop_id"}',
-      hint = 'Metrics for all shops need a platform admin; pass shop_id for your own shop';
+    perform private.raise_api_error(403, 'forbidden',
+      '{"field": "shop_id"}',
+      'Metrics for all shops need a platform admin; pass shop_id for your own shop');
   end if;
 
   -- Each shop's own yesterday when no date is given: at 02:00 UTC that is a

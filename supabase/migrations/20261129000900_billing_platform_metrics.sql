@@ -221,11 +221,9 @@ begin
   perform private.assert_platform_operator('generate_platform_metrics');
 
   if v_date > (now() at time zone 'utc')::date then
-    raise exception using
-      errcode = 'PT400',
-      message = 'invalid_request',
-      detail = jsonb_build_object('field', 'date', 'date', v_date)::text,
-      hint = 'Platform metrics cannot be generated for a future day.';
+    perform private.raise_api_error(400, 'invalid_request',
+      jsonb_build_object('field', 'date', 'date', v_date),
+      'Platform metrics cannot be generated for a future day.');
   end if;
 
   v_day_start := v_date::timestamp at time zone 'utc';
@@ -439,11 +437,9 @@ begin
   perform private.assert_platform_operator('get_platform_stats');
 
   if v_start > v_end or v_end - v_start > 365 then
-    raise exception using
-      errcode = 'PT400',
-      message = 'invalid_request',
-      detail = jsonb_build_object('field', 'start_date', 'start_date', v_start, 'end_date', v_end)::text,
-      hint = 'The range must start on or before its end and span at most 366 days.';
+    perform private.raise_api_error(400, 'invalid_request',
+      jsonb_build_object('field', 'start_date', 'start_date', v_start, 'end_date', v_end),
+      'The range must start on or before its end and span at most 366 days.');
   end if;
 
   return jsonb_build_object(

@@ -323,19 +323,15 @@ begin
   perform private.assert_platform_operator(v_action);
 
   if p_backup_type is null or p_backup_type not in ('daily', 'weekly', 'manual') then
-    raise exception using
-      errcode = 'PT400',
-      message = 'invalid_request',
-      detail = jsonb_build_object('field', 'backup_type', 'allowed', jsonb_build_array('daily', 'weekly', 'manual'))::text,
-      hint = 'backup_type must be daily, weekly or manual.';
+    perform private.raise_api_error(400, 'invalid_request',
+      jsonb_build_object('field', 'backup_type', 'allowed', jsonb_build_array('daily', 'weekly', 'manual')),
+      'backup_type must be daily, weekly or manual.');
   end if;
 
   if p_shop_id is not null and not exists (select 1 from public.shops s where s.id = p_shop_id) then
-    raise exception using
-      errcode = 'PT404',
-      message = 'not_found',
-      detail = jsonb_build_object('shop_id', p_shop_id)::text,
-      hint = 'No such shop.';
+    perform private.raise_api_error(404, 'not_found',
+      jsonb_build_object('shop_id', p_shop_id),
+      'No such shop.');
   end if;
 
   v_stored := private.idempotency_lookup(p_shop_id, p_idempotency_key, v_action, v_request_hash);
@@ -421,11 +417,9 @@ begin
   perform private.assert_platform_operator('list_backups');
 
   if p_limit is null or p_limit < 1 or p_limit > 100 then
-    raise exception using
-      errcode = 'PT400',
-      message = 'invalid_request',
-      detail = jsonb_build_object('field', 'limit', 'min', 1, 'max', 100)::text,
-      hint = 'limit must be between 1 and 100.';
+    perform private.raise_api_error(400, 'invalid_request',
+      jsonb_build_object('field', 'limit', 'min', 1, 'max', 100),
+      'limit must be between 1 and 100.');
   end if;
 
   return jsonb_build_object(

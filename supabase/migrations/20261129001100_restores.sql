@@ -265,14 +265,12 @@ begin
       v_fk.parent_schema, v_fk.parent_table, v_fk.match)
       into v_orphans using p_shop_id;
     if v_orphans > 0 then
-      raise exception using
-        errcode = 'PT409',
-        message = 'conflict',
-        detail = jsonb_build_object(
+      perform private.raise_api_error(409, 'conflict',
+        jsonb_build_object(
           'reason', 'dangling_reference', 'constraint', v_fk.constraint_name,
-          'table', v_fk.child_table, 'references', v_fk.parent_table, 'rows', v_orphans)::text,
-        hint = format('Restoring would leave %s row(s) of %s pointing at missing %s rows; nothing was restored.',
-                      v_orphans, v_fk.child_table, v_fk.parent_table);
+          'table', v_fk.child_table, 'references', v_fk.parent_table, 'rows', v_orphans),
+        format('Restoring would leave %s row(s) of %s pointing at missing %s rows; nothing was restored.',
+          v_orphans, v_fk.child_table, v_fk.parent_table));
     end if;
   end loop;
 
@@ -320,11 +318,9 @@ begin
 
   select * into v_snapshot from public.recovery_snapshots s where s.id = p_snapshot_id;
   if not found then
-    raise exception using
-      errcode = 'PT404',
-      message = 'not_found',
-      detail = jsonb_build_object('snapshot_id', p_snapshot_id)::text,
-      hint = 'No such snapshot.';
+    perform private.raise_api_error(404, 'not_found',
+      jsonb_build_object('snapshot_id', p_snapshot_id),
+      'No such snapshot.');
   end if;
 
   v_stored := private.idempotency_lookup(v_snapshot.shop_id, p_idempotency_key, v_action, v_request_hash);
@@ -339,13 +335,11 @@ begin
   v_data := v_snapshot.data || '{}'::jsonb;
   v_actual_checksum := private.snapshot_checksum(v_data);
   if v_actual_checksum is distinct from v_snapshot.checksum then
-    raise exception using
-      errcode = 'PT409',
-      message = 'conflict',
-      detail = jsonb_build_object(
+    perform private.raise_api_error(409, 'conflict',
+      jsonb_build_object(
         'reason', 'checksum_mismatch', 'snapshot_id', v_snapshot.id,
-        'expected_checksum', v_snapshot.checksum, 'actual_checksum', v_actual_checksum)::text,
-      hint = 'The snapshot''s data does not match its checksum; it was not restored.';
+        'expected_checksum', v_snapshot.checksum, 'actual_checksum', v_actual_checksum),
+      'The snapshot''s data does not match its checksum; it was not restored.');
   end if;
 
   if not v_dry_run then
@@ -367,12 +361,10 @@ begin
     begin
       v_restored := private.apply_shop_snapshot(v_snapshot.shop_id, v_data);
     exception when unique_violation or check_violation or not_null_violation or foreign_key_violation then
-      raise exception using
-        errcode = 'PT409',
-        message = 'conflict',
-        detail = jsonb_build_object('reason', 'constraint_violation', 'sqlstate', sqlstate,
-                                    'snapshot_id', v_snapshot.id)::text,
-        hint = 'The snapshot conflicts with data outside the shop (' || sqlerrm || '); nothing was restored.';
+      perform private.raise_api_error(409, 'conflict',
+        jsonb_build_object('reason', 'constraint_violation', 'sqlstate', sqlstate,
+          'snapshot_id', v_snapshot.id),
+        'The snapshot conflicts with data outside the shop (' || sqlerrm || '); nothing was restored.');
     end;
 
     update public.recovery_snapshots s set restored_at = now() where s.id = v_snapshot.id;

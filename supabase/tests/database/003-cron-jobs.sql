@@ -98,11 +98,10 @@ select results_eq(
   $$select key from public.idempotency_keys where shop_id = 'e1000000-0000-4000-8000-000000000001'$$,
   array['fresh'], 'only keys older than 24 hours are gone');
 
-set local role authenticated;
-set local request.jwt.claims = '{"sub": "e0000000-0000-4000-8000-000000000001", "role": "authenticated"}';
+select tests.authenticate_as('e0000000-0000-4000-8000-000000000001');
 select throws_ok($$select private.purge_stock_history()$$, '42501', null,
   'a signed-in user cannot run the purge');
-reset role;
+select tests.clear_authentication();
 
 select * from finish();
 rollback;

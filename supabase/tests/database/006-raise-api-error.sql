@@ -33,13 +33,12 @@ select throws_ok(
 );
 
 -- The invoker-rights callers (assert_shop_role, readers) raise as the caller.
-set local role authenticated;
+select tests.authenticate_as('00000000-0000-4000-a000-000000001002');
 select throws_ok(
   $$select private.raise_api_error(403, 'forbidden', '{}', 'No')$$,
   'PT403', 'forbidden',
   'authenticated may call it (invoker-rights functions raise through it)'
 );
-reset role;
 
 select * from finish();
 rollback;

@@ -1,7 +1,13 @@
 -- idempotency: mutating functions take an optional idempotency key; the first
 -- call's response is stored under (shop, key) and a retry with the same key
 -- and the same arguments gets it back instead of acting twice. The same key
--- with other arguments is a conflict. Keys are kept 24 hours (scheduled_jobs).
+-- with other arguments, or for another function, is a conflict. Keys are kept
+-- 24 hours (scheduled_jobs).
+--
+-- The action stored with a key is always the SQL function's own name, never
+-- the edge function action that called it: a key names what the database did,
+-- and the same function is reachable through the edge functions and directly
+-- through PostgREST (/rest/v1/rpc/...), which must share one key space.
 
 
 create table public.idempotency_keys (
@@ -18,6 +24,9 @@ create table public.idempotency_keys (
 alter table public.idempotency_keys enable row level security;
 comment on table public.idempotency_keys is
   'Stored responses of mutating functions by (shop_id, key); purged after 24 h. No client role can read or write it.';
+comment on column public.idempotency_keys.action is
+  'The name of the SQL function that stored the response (update_stock, process_order_stock_changes, '
+  'restore_order_stock, create_backup_snapshot, restore_backup_snapshot), whichever entry point called it.';
 
 create index idempotency_keys_created_at_idx on public.idempotency_keys (created_at);
 

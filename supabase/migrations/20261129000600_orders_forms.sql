@@ -308,7 +308,7 @@ declare
   v_tracked_count integer;
   v_items jsonb;
 begin
-  select * into v_call from private.begin_order_stock_call(p_order_id, 'process_order', p_idempotency_key);
+  select * into v_call from private.begin_order_stock_call(p_order_id, 'process_order_stock_changes', p_idempotency_key);
   if v_call.stored_response is not null then
     return v_call.stored_response;
   end if;
@@ -329,7 +329,7 @@ begin
   if v_order.stock_deducted_at is not null then
     v_response := jsonb_build_object('order_id', p_order_id, 'already_processed', true,
                                                 'items', '[]'::jsonb);
-    perform private.idempotency_store(v_order.shop_id, p_idempotency_key, 'process_order', v_call.request_hash, v_response);
+    perform private.idempotency_store(v_order.shop_id, p_idempotency_key, 'process_order_stock_changes', v_call.request_hash, v_response);
     return v_response;
   end if;
 
@@ -430,7 +430,7 @@ begin
    where o.id = p_order_id;
 
   v_response := jsonb_build_object('order_id', p_order_id, 'already_processed', false, 'items', v_items);
-  perform private.idempotency_store(v_order.shop_id, p_idempotency_key, 'process_order', v_call.request_hash, v_response);
+  perform private.idempotency_store(v_order.shop_id, p_idempotency_key, 'process_order_stock_changes', v_call.request_hash, v_response);
   return v_response;
 end;
 $$;
@@ -457,7 +457,7 @@ declare
   v_items jsonb;
   v_overflow record;
 begin
-  select * into v_call from private.begin_order_stock_call(p_order_id, 'restore_order', p_idempotency_key);
+  select * into v_call from private.begin_order_stock_call(p_order_id, 'restore_order_stock', p_idempotency_key);
   if v_call.stored_response is not null then
     return v_call.stored_response;
   end if;
@@ -475,7 +475,7 @@ begin
 
   if v_order.stock_restored_at is not null then
     v_response := jsonb_build_object('order_id', p_order_id, 'already_restored', true, 'items', '[]'::jsonb);
-    perform private.idempotency_store(v_order.shop_id, p_idempotency_key, 'restore_order', v_call.request_hash, v_response);
+    perform private.idempotency_store(v_order.shop_id, p_idempotency_key, 'restore_order_stock', v_call.request_hash, v_response);
     return v_response;
   end if;
 
@@ -550,7 +550,7 @@ begin
    where o.id = p_order_id;
 
   v_response := jsonb_build_object('order_id', p_order_id, 'already_restored', false, 'items', v_items);
-  perform private.idempotency_store(v_order.shop_id, p_idempotency_key, 'restore_order', v_call.request_hash, v_response);
+  perform private.idempotency_store(v_order.shop_id, p_idempotency_key, 'restore_order_stock', v_call.request_hash, v_response);
   return v_response;
 end;
 $$;

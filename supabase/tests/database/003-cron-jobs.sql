@@ -25,7 +25,7 @@ select is(
   (select array_agg(e.jobname order by e.jobname) from expected_jobs e
     join cron.job j on j.jobname = e.jobname
    where position(e.command_calls in j.command) = 0),
-  null, 'each job calls what the spec says');
+  null, 'each job runs its documented command');
 
 select ok(
   (select bool_and(j.username = 'postgres' and j.database = current_database() and j.active)

@@ -161,8 +161,11 @@ $$;
 comment on function private.purge_stock_history(interval) is
   'Retention: deletes stock_history rows older than p_older_than (at least 30 days); returns how many. Trusted callers only (pg_cron).';
 
--- Shop-scoped tables with the same shape: members read; a minimum role writes.
--- items, forms, payment_methods, keyword_replies, saved_replies: admin writes.
+-- ---------------------------------------------------------------------------
+-- RLS policies
+-- ---------------------------------------------------------------------------
+
+-- items: members read; admins write (stock only through the functions below).
 create policy items_select on public.items for select to authenticated
   using ((select private.is_shop_member(shop_id)));
 create policy items_insert on public.items for insert to authenticated
@@ -173,7 +176,7 @@ create policy items_update on public.items for update to authenticated
 create policy items_delete on public.items for delete to authenticated
   using ((select private.has_shop_role(shop_id, 'admin')));
 
--- Read-only for members: written by functions (security definer) only.
+-- stock_history: read-only for members; written by the stock functions only.
 create policy stock_history_select on public.stock_history for select to authenticated
   using ((select private.is_shop_member(shop_id)));
 
@@ -309,7 +312,7 @@ begin
   if v_change = 0 then
     -- set_to equal to the current stock: a confirmed count, nothing to record.
     v_response := jsonb_build_object('item_id', p_item_id, 'previous_stock', v_previous_stock,
-                                                'new_stock', v_previous_stock, 'history_id', null);
+                                     'new_stock', v_previous_stock, 'history_id', null);
   else
     update public.items i
        set stock = i.stock + v_change
@@ -332,7 +335,7 @@ begin
     returning id into v_history_id;
 
     v_response := jsonb_build_object('item_id', p_item_id, 'previous_stock', v_previous_stock,
-                                                'new_stock', v_new_stock, 'history_id', v_history_id);
+                                     'new_stock', v_new_stock, 'history_id', v_history_id);
   end if;
 
   perform private.idempotency_store(v_item.shop_id, p_idempotency_key, 'update_stock', v_request_hash, v_response);

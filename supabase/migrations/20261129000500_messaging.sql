@@ -117,6 +117,12 @@ comment on table public.saved_replies is 'Quick-reply templates for agents.';
 create trigger saved_replies_set_updated_at before update on public.saved_replies
   for each row execute function private.set_updated_at();
 
+-- ---------------------------------------------------------------------------
+-- RLS policies
+-- ---------------------------------------------------------------------------
+
+-- conversations and messages: members read, staff create and update, admins
+-- delete; keyword and saved replies: members read, admins write.
 create policy keyword_replies_select on public.keyword_replies for select to authenticated
   using ((select private.is_shop_member(shop_id)));
 create policy keyword_replies_insert on public.keyword_replies for insert to authenticated

@@ -146,6 +146,11 @@ comment on function private.assign_order_number() is
 create trigger form_submissions_assign_order_number before insert on public.form_submissions
   for each row execute function private.assign_order_number();
 
+-- ---------------------------------------------------------------------------
+-- RLS policies
+-- ---------------------------------------------------------------------------
+
+-- forms, payment_methods: members read, admins write.
 create policy forms_select on public.forms for select to authenticated
   using ((select private.is_shop_member(shop_id)));
 create policy forms_insert on public.forms for insert to authenticated
@@ -166,7 +171,7 @@ create policy payment_methods_update on public.payment_methods for update to aut
 create policy payment_methods_delete on public.payment_methods for delete to authenticated
   using ((select private.has_shop_role(shop_id, 'admin')));
 
--- Orders, conversations, messages, sync bookkeeping: staff create and update; admins delete.
+-- Orders: members read, staff create and update, admins delete.
 create policy form_submissions_select on public.form_submissions for select to authenticated
   using ((select private.is_shop_member(shop_id)));
 create policy form_submissions_insert on public.form_submissions for insert to authenticated
@@ -328,7 +333,7 @@ begin
 
   if v_order.stock_deducted_at is not null then
     v_response := jsonb_build_object('order_id', p_order_id, 'already_processed', true,
-                                                'items', '[]'::jsonb);
+                                     'items', '[]'::jsonb);
     perform private.idempotency_store(v_order.shop_id, p_idempotency_key, 'process_order_stock_changes', v_call.request_hash, v_response);
     return v_response;
   end if;
@@ -375,8 +380,8 @@ begin
   -- Every shortfall is reported, the first (by item id) in the top-level
   -- fields so the answer has the same shape as update_stock's.
   select jsonb_agg(jsonb_build_object('item_id', i.id, 'name', i.name,
-                                                            'available', i.stock, 'requested', d.quantity)
-                              order by i.id)
+                                      'available', i.stock, 'requested', d.quantity)
+                   order by i.id)
     into v_shortfalls
     from private.order_demand(v_order.line_items) d
     join public.items i on i.id = d.item_id and i.shop_id = v_order.shop_id

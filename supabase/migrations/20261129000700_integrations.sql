@@ -193,6 +193,11 @@ $$;
 comment on function public.get_social_integration_tokens(uuid) is
   'Decrypted tokens of one integration: {integration_id, shop_id, platform, account_id, access_token, refresh_token, token_expires_at}. service_role only.';
 
+-- ---------------------------------------------------------------------------
+-- RLS policies
+-- ---------------------------------------------------------------------------
+
+-- sync_status: members read, staff create and update, admins delete.
 -- social_integrations: admins connect and manage; token columns are not granted.
 create policy social_integrations_select on public.social_integrations for select to authenticated
   using ((select private.is_shop_member(shop_id)));

@@ -61,6 +61,12 @@ comment on table public.product_analytics is
   'Per item per period sales analytics. Written only by generate_product_analytics.';
 
 create index product_analytics_item_id_idx on public.product_analytics (item_id, period_start);
+
+-- ---------------------------------------------------------------------------
+-- RLS policies
+-- ---------------------------------------------------------------------------
+
+-- Read-only for members: written by the functions below (security definer) only.
 create policy daily_sales_metrics_select on public.daily_sales_metrics for select to authenticated
   using ((select private.is_shop_member(shop_id)));
 create policy product_analytics_select on public.product_analytics for select to authenticated
@@ -314,7 +320,7 @@ begin
   ), ranked as (
     select m.*,
            coalesce(sum(m.revenue) over (order by m.revenue desc, m.item_id
-                                                    rows between unbounded preceding and 1 preceding), 0)
+                                         rows between unbounded preceding and 1 preceding), 0)
              as revenue_before,
            sum(m.revenue) over () as total_revenue
       from measured m

@@ -158,7 +158,11 @@ create trigger shops_record_subscription_event
   on public.shops
   for each row execute function private.record_subscription_event();
 
--- Platform-admin reads.
+-- ---------------------------------------------------------------------------
+-- RLS policies
+-- ---------------------------------------------------------------------------
+
+-- Platform admins read the platform's numbers; a shop's owners read its ledger too.
 create policy platform_metrics_select on public.platform_metrics for select to authenticated
   using ((select private.is_platform_admin()));
 create policy subscription_events_select on public.subscription_events for select to authenticated

@@ -53,6 +53,12 @@ create index recovery_snapshots_shop_id_created_at_idx on public.recovery_snapsh
 create index recovery_snapshots_expires_at_idx on public.recovery_snapshots (expires_at);
 create index recovery_snapshots_backup_log_id_idx on public.recovery_snapshots (backup_log_id);
 create index recovery_snapshots_created_by_idx on public.recovery_snapshots (created_by);
+
+-- ---------------------------------------------------------------------------
+-- RLS policies
+-- ---------------------------------------------------------------------------
+
+-- Platform admins read; written by the backup functions only.
 create policy backup_logs_select on public.backup_logs for select to authenticated
   using ((select private.is_platform_admin()));
 create policy recovery_snapshots_select on public.recovery_snapshots for select to authenticated

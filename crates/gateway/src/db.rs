@@ -109,16 +109,17 @@ fn params(statement: &Statement) -> Vec<TextParam> {
 
 /// Distinct statement texts prepared on one connection before its cache is emptied.
 /// Texts vary with a request's shape (filters, select lists, argument names), not
-/// with its values (an `in` list is one array parameter), so a few hundred cover an
+/// with its values (an `in` list is one array parameter), so a hundred cover an
 /// application; the limit bounds what a client inventing shapes can make a
 /// connection hold.
-const STATEMENT_CACHE_LIMIT: usize = 512;
+const STATEMENT_CACHE_LIMIT: usize = 128;
 
-/// Longer texts are prepared for their one use and closed after it, never cached:
-/// with `STATEMENT_CACHE_LIMIT` this bounds the cached text of a connection to
-/// 2 MiB, and so the backend memory its prepared statements hold (a statement's
-/// parse and plan trees grow with its text; README, "Limits").
-const CACHED_STATEMENT_MAX_BYTES: usize = 4 * 1024;
+/// Longer texts are prepared for their one use and closed after it, never cached.
+/// With `STATEMENT_CACHE_LIMIT` this bounds a connection's cached text to 256 KiB,
+/// and so the backend memory its prepared statements hold: a statement's parse
+/// and plan trees take about 70 times its text (~200 KB for 3 KB measured in
+/// pg_backend_memory_contexts), so ~18 MB per connection at worst.
+const CACHED_STATEMENT_MAX_BYTES: usize = 2 * 1024;
 
 /// The connection's prepared statement for `sql`, prepared on first use. Like
 /// PostgREST's prepared statements, this spares Postgres parsing and planning the

@@ -1643,7 +1643,6 @@ async fn functions_require_a_valid_jwt_except_preflight() {
 async fn oversized_bodies_answer_json_413() {
     let a = user(USER_A);
     let limits = gateway::Limits::default();
-    let client = reqwest::Client::new();
     // Functions accept what the functions themselves accept (64 KiB): the
     // gateway refuses more without passing it on.
     let at_limit = "x".repeat(limits.function_body_bytes);
@@ -1656,44 +1655,35 @@ async fn oversized_bodies_answer_json_413() {
     )
     .await;
     assert_eq!(reply.status, StatusCode::ACCEPTED, "{}", reply.text);
-    for (path, size, code) in [
+    // One byte over the limit is refused from the declared length, before the
+    // body is read (a client still sending it would race the closing connection).
+    for (path, limit, code) in [
         (
             "/functions/v1/echo-fn",
-            limits.function_body_bytes + 1,
-            None,
+            limits.function_body_bytes,
+            "\"code\":\"payload_too_large\"",
         ),
         (
             "/rest/v1/items",
-            limits.rest_body_bytes + 1,
-            Some("PGRST102"),
+            limits.rest_body_bytes,
+            "\"code\":\"PGRST102\"",
         ),
         (
             "/rest/v1/rpc/echo_json",
-            limits.rest_body_bytes + 1,
-            Some("PGRST102"),
+            limits.rest_body_bytes,
+            "\"code\":\"PGRST102\"",
+        ),
+        (
+            "/rest/v1/items?id=eq.1",
+            16 * 1024 * 1024,
+            "\"code\":\"PGRST102\"",
         ),
     ] {
-        let response = client
-            .post(format!("{}{path}", harness().base))
-            .bearer_auth(&a)
-            .header("content-type", "application/json")
-            .body("x".repeat(size))
-            .send()
-            .await
-            .unwrap_or_else(|e| panic!("{e}"));
-        assert_eq!(response.status(), StatusCode::PAYLOAD_TOO_LARGE, "{path}");
-        let body: Value = response.json().await.unwrap_or_default();
-        match code {
-            Some(code) => assert_eq!(body["code"], code, "{body}"),
-            None => assert_eq!(body["error"]["code"], "payload_too_large", "{body}"),
-        }
-    }
-    // A declared 16 MiB is refused from the headers, before any of it is read.
-    for path in ["/rest/v1/items?id=eq.1", "/functions/v1/echo-fn"] {
-        let request = held_upload(path, &a, 16 * 1024 * 1024, "{");
+        let request = held_upload(path, &a, limit + 1, "{");
         let answer = raw_exchange(&harness().base, &request, Duration::from_secs(5)).await;
         let answer = answer.unwrap_or_else(|| panic!("{path}: no answer before the body"));
         assert!(answer.starts_with("HTTP/1.1 413"), "{path}: {answer}");
+        assert!(answer.contains(code), "{path}: {answer}");
     }
 }
 

@@ -1,7 +1,8 @@
 //! A local PostgREST-compatible gateway: `/rest/v1/*` with PostgREST's
-//! semantics over a connection pool that logs in as `authenticator`, and
+//! semantics over a connection pool that logs in as `authenticator`,
 //! `/functions/v1/<name>` forwarded to the Deno processes serving the edge
-//! functions, like the Supabase API gateway.
+//! functions, like the Supabase API gateway, and `/auth/v1/*` served by the
+//! local auth stand-in (crates/local-auth).
 
 pub mod auth;
 mod db;
@@ -34,7 +35,18 @@ pub struct Config {
     pub port: u16,
     /// The `authenticator` login (never a superuser: RLS must apply).
     pub database_url: String,
+    /// The legacy HS256 secret (the anon/service_role JWT keys are signed with it).
     pub jwt_secret: String,
+    /// The JWT signing keys (a private JWK or an array of them, as `supabase
+    /// gen signing-key` writes): user tokens are ES256 with the first one.
+    /// `None`: legacy mode, user tokens HS256 with `jwt_secret`.
+    pub signing_keys: Option<String>,
+    /// `SUPABASE_URL`, the `iss` of user tokens is `<site_url>/auth/v1`.
+    pub site_url: String,
+    /// The `supabase_auth_admin` login of `/auth/v1`; `None` leaves it unserved.
+    pub auth_database_url: Option<String>,
+    /// The opaque `sb_publishable_...` / `sb_secret_...` keys.
+    pub api_keys: local_auth::ApiKeys,
     /// Function name -> base URL of the Deno process serving it.
     pub function_upstreams: HashMap<String, String>,
     pub pool_size: usize,
@@ -45,7 +57,10 @@ pub struct Config {
 impl Config {
     /// Reads `GATEWAY_PORT` (24321), `GATEWAY_DATABASE_URL` (else
     /// `DATABASE_URL`), `SUPABASE_JWT_SECRET`, `FUNCTIONS_UPSTREAMS`
-    /// (`name=url,...`), `GATEWAY_POOL_SIZE` (16) and `GATEWAY_DB_SCHEMA` (public).
+    /// (`name=url,...`), `GATEWAY_POOL_SIZE` (16), `GATEWAY_DB_SCHEMA` (public),
+    /// `AUTH_SIGNING_KEYS_PATH` (unset: legacy HS256), `SUPABASE_URL`
+    /// (`http://127.0.0.1:<port>`), `AUTH_DATABASE_URL` (unset: no `/auth/v1`),
+    /// `SUPABASE_PUBLISHABLE_KEY` and `SUPABASE_SECRET_KEY`.
     pub fn from_env() -> Result<Self, String> {
         let var = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
         let database_url = var("GATEWAY_DATABASE_URL")
@@ -64,10 +79,24 @@ impl Config {
                 .map_err(|_| format!("GATEWAY_POOL_SIZE is not a number: {size}"))?,
             None => 16,
         };
+        let signing_keys = match var("AUTH_SIGNING_KEYS_PATH") {
+            Some(path) => Some(
+                std::fs::read_to_string(&path)
+                    .map_err(|e| format!("AUTH_SIGNING_KEYS_PATH {path}: {e}"))?,
+            ),
+            None => None,
+        };
         Ok(Self {
             port,
             database_url,
             jwt_secret,
+            signing_keys,
+            site_url: var("SUPABASE_URL").unwrap_or_else(|| format!("http://127.0.0.1:{port}")),
+            auth_database_url: var("AUTH_DATABASE_URL"),
+            api_keys: local_auth::ApiKeys {
+                publishable: var("SUPABASE_PUBLISHABLE_KEY"),
+                secret: var("SUPABASE_SECRET_KEY"),
+            },
             function_upstreams: parse_upstreams(&var("FUNCTIONS_UPSTREAMS").unwrap_or_default())?,
             pool_size,
             schema: var("GATEWAY_DB_SCHEMA").unwrap_or_else(|| "public".into()),
@@ -96,6 +125,7 @@ pub struct AppState {
     pool: deadpool_postgres::Pool,
     schema: schema::SharedSchema,
     http: reqwest::Client,
+    credentials: Arc<auth::Credentials>,
 }
 
 fn pool(config: &Config) -> Result<deadpool_postgres::Pool, String> {
@@ -150,11 +180,31 @@ pub async fn app(config: Config) -> Result<Router, String> {
         .timeout(Duration::from_secs(150))
         .build()
         .map_err(|e| e.to_string())?;
+    let keys = Arc::new(local_auth::KeySet::new(
+        config.signing_keys.as_deref(),
+        &config.jwt_secret,
+    )?);
+    let auth_api = match &config.auth_database_url {
+        Some(url) => Some(local_auth::router(
+            local_auth::Config::new(
+                url.clone(),
+                config.site_url.clone(),
+                config.api_keys.clone(),
+            ),
+            keys.clone(),
+        )?),
+        None => None,
+    };
+    let credentials = Arc::new(auth::Credentials {
+        keys,
+        api_keys: config.api_keys.clone(),
+    });
     let state = AppState {
         config: Arc::new(config),
         pool,
         schema: shared,
         http,
+        credentials,
     };
     let rest_api = Router::new()
         .route("/rest/v1", any(rest::root))
@@ -162,14 +212,17 @@ pub async fn app(config: Config) -> Result<Router, String> {
         .route("/rest/v1/rpc/{name}", any(rest::rpc))
         .route("/rest/v1/{*name}", any(rest::table))
         .layer(middleware::from_fn(rest::cors));
-    Ok(Router::new()
+    let mut router = Router::new()
         .route("/health", get(health))
         .merge(rest_api)
         .route("/functions/v1/{name}", any(functions::forward))
         .route("/functions/v1/{name}/{*rest}", any(functions::forward))
         .layer(axum::extract::DefaultBodyLimit::max(MAX_BODY_BYTES))
-        .layer(middleware::from_fn(log_request))
-        .with_state(state))
+        .with_state(state);
+    if let Some(auth_api) = auth_api {
+        router = router.nest("/auth/v1", auth_api);
+    }
+    Ok(router.layer(middleware::from_fn(log_request)))
 }
 
 /// A superuser login would bypass nothing (the role switch drops its
@@ -237,7 +290,9 @@ pub async fn serve(
             tracing::warn!(%error, "cannot set TCP_NODELAY");
         }
     });
-    axum::serve(listener, router)
+    // The client address keys the sign-in rate limit of /auth/v1.
+    let service = router.into_make_service_with_connect_info::<std::net::SocketAddr>();
+    axum::serve(listener, service)
         .with_graceful_shutdown(shutdown)
         .await
         .map_err(|e| e.to_string())

@@ -266,7 +266,7 @@ async fn table_request(
     headers: &HeaderMap,
     body: &[u8],
 ) -> Result<Response, ApiError> {
-    let caller = auth::authenticate(headers, state.config.jwt_secret.as_bytes())?;
+    let caller = auth::authenticate(headers, &state.credentials)?;
     let cache = schema_or_unavailable(state)?;
     check_profile(headers, &cache)?;
     if name.contains('/') {
@@ -468,7 +468,7 @@ async fn rpc_request(
     headers: &HeaderMap,
     body: &[u8],
 ) -> Result<Response, ApiError> {
-    let caller = auth::authenticate(headers, state.config.jwt_secret.as_bytes())?;
+    let caller = auth::authenticate(headers, &state.credentials)?;
     let cache = schema_or_unavailable(state)?;
     check_profile(headers, &cache)?;
     let (arguments, is_post) = match *method {

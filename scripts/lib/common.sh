@@ -53,9 +53,26 @@ function_port() {
 # It protects nothing real; hosted projects have their own.
 SUPABASE_JWT_SECRET="${SUPABASE_JWT_SECRET:-super-secret-jwt-token-with-at-least-32-characters-long}"
 
-# Superuser URL (migrations, tests) and the URL the gateway logs in with.
+# How user access tokens are signed, like a project created today (`es256`:
+# ES256 with a local key and its kid, published in the JWKS) or one that
+# still uses the legacy JWT secret (`legacy`: HS256). The anon and
+# service_role JWT keys are HS256 with the secret either way.
+#   AUTH_SIGNING=legacy scripts/dev
+AUTH_SIGNING="${AUTH_SIGNING:-es256}"
+case "$AUTH_SIGNING" in
+  es256|legacy) ;;
+  *) echo "AUTH_SIGNING must be es256 or legacy" >&2; exit 1 ;;
+esac
+# The private signing key (a JWK array, as `supabase gen signing-key` writes
+# it) and the opaque API keys: generated into the stack's folder, never committed.
+SIGNING_KEYS_FILE="$LOCAL_DIR/signing_keys.json"
+API_KEYS_FILE="$LOCAL_DIR/api_keys.env"
+
+# Superuser URL (migrations, tests), the URL the gateway logs in with, and
+# the login of its /auth/v1 (supabase_auth_admin, as Supabase Auth's on hosted).
 DATABASE_URL="postgresql://postgres:postgres@127.0.0.1:$PG_PORT/postgres?sslmode=disable"
 AUTHENTICATOR_URL="postgresql://authenticator:postgres@127.0.0.1:$PG_PORT/postgres?sslmode=disable"
+AUTH_DATABASE_URL="postgresql://supabase_auth_admin:postgres@127.0.0.1:$PG_PORT/postgres?sslmode=disable"
 export PGSSLMODE=disable
 
 PG_BIN="/usr/lib/postgresql/15/bin"

@@ -81,6 +81,12 @@ function requireEnv(name: string): string {
 export const SUPABASE_URL = requireEnv("SUPABASE_URL");
 export const SUPABASE_ANON_KEY = requireEnv("SUPABASE_ANON_KEY");
 export const SUPABASE_SERVICE_ROLE_KEY = requireEnv("SUPABASE_SERVICE_ROLE_KEY");
+export const SUPABASE_PUBLISHABLE_KEY = requireEnv("SUPABASE_PUBLISHABLE_KEY");
+export const SUPABASE_SECRET_KEY = requireEnv("SUPABASE_SECRET_KEY");
+/** `es256` (sessions signed with the stack's ES256 key) or `legacy` (HS256). */
+export const AUTH_SIGNING = requireEnv("AUTH_SIGNING");
+/** The password of every seeded demo user. */
+export const DEMO_PASSWORD = requireEnv("DEMO_PASSWORD");
 const SUPABASE_JWT_SECRET = requireEnv("SUPABASE_JWT_SECRET");
 const DATABASE_URL = requireEnv("DATABASE_URL");
 

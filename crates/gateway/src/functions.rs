@@ -1,13 +1,14 @@
 //! `/functions/v1/<name>`: forwards to the Deno process serving that function,
-//! like Supabase's API gateway with `verify_jwt = true`: a valid project JWT
-//! is required (except for the CORS preflight), everything else passes
-//! through untouched. Gateway-made errors use the functions' own error shape
+//! like Supabase's API gateway with `verify_jwt = true`: a valid bearer (a
+//! project JWT or API key, checked as auth.rs does for REST) is required,
+//! except for the CORS preflight; everything else passes through untouched.
+//! Gateway-made errors use the functions' own error shape
 //! (`{"error": {"code", "message", "request_id"}}`, docs/BACKEND_API_REFERENCE.md) and carry
 //! the CORS headers so a browser can read them.
 
 use axum::body::Body;
 use axum::extract::State;
-use axum::http::{header, HeaderMap, HeaderName, HeaderValue, Method, StatusCode, Uri};
+use axum::http::{HeaderMap, HeaderName, HeaderValue, Method, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use serde_json::json;
 
@@ -76,21 +77,16 @@ pub async fn forward(
         );
     };
     if method != Method::OPTIONS {
-        let bearer = headers
-            .get(header::AUTHORIZATION)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| {
-                v.strip_prefix("Bearer ")
-                    .or_else(|| v.strip_prefix("bearer "))
-            });
-        let Some(token) = bearer else {
+        // A bearer is required, as with `verify_jwt = true`: a user JWT, a
+        // legacy key, or the opaque key supabase-js sends when nobody is signed in.
+        if auth::bearer(&headers).is_none() {
             return error(
                 StatusCode::UNAUTHORIZED,
                 "unauthorized",
                 "Missing authorization header",
             );
-        };
-        if auth::verify(token.trim(), state.config.jwt_secret.as_bytes()).is_err() {
+        }
+        if auth::authenticate(&headers, &state.credentials).is_err() {
             return error(StatusCode::UNAUTHORIZED, "unauthorized", "Invalid JWT");
         }
     }

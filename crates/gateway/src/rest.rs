@@ -230,7 +230,7 @@ pub async fn cors(request: axum::extract::Request, next: axum::middleware::Next)
 /// then the request waits for one of its caller's turns (`limits::CallerTurns`)
 /// before anything else, the body included, is read.
 async fn admit(state: &AppState, headers: &HeaderMap) -> Result<(Caller, Turn), ApiError> {
-    let caller = auth::authenticate(headers, state.config.jwt_secret.as_bytes())?;
+    let caller = auth::authenticate(headers, &state.credentials)?;
     let turn = state
         .callers
         .take(limits::caller_key(&caller))

@@ -14,10 +14,18 @@ use std::sync::OnceLock;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use gateway::auth::{sign, TokenRequest};
+use local_auth::KeySet;
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
 
 const SECRET: &str = "conformance-secret-with-at-least-32-characters";
+/// Test-only ES256 keys, as `supabase gen signing-key --algorithm ES256` prints them:
+/// the project's signing key, and a stranger's.
+const SIGNING_KEY: &str = r#"{"kty":"EC","kid":"a7807d37-4307-4524-874c-984a3a80ba87","use":"sig","key_ops":["sign","verify"],"alg":"ES256","ext":true,"d":"FJtGNqTecqf0ZNQcqNaePzNdbdXogzZc3zCVmJUA9YQ","crv":"P-256","x":"DTwJiqal-uj4TtGDURe8Tu0zGAKrj65KW1wd4ecKIC8","y":"4K_NdITpbyDmQMl2A7coJgPIjiVJPapjbi8kGsWKy4c"}"#;
+const FOREIGN_KEY: &str = r#"{"kty":"EC","kid":"7c38e9a4-521f-4b70-8352-004ea7bf62b5","use":"sig","key_ops":["sign","verify"],"alg":"ES256","ext":true,"d":"-geSeIb_Niye8WI_DTBDMPbzMV9VIQZhq8dZ2xkiGvs","crv":"P-256","x":"0WbzWTvsRDoad20_LkTTMcCG82QPdLwahKj3gP4gxwA","y":"VXfqWnM98k_QkpJEJyl2jS-5yKBd9FYQTLKw3P5-Jx0"}"#;
+const PUBLISHABLE_KEY: &str = "sb_publishable_conformance";
+const SECRET_KEY: &str = "sb_secret_conformance";
+const ISSUER: &str = "http://127.0.0.1/auth/v1";
 const DATABASE: &str = "gateway_conformance";
 const DEFAULT_ADMIN_URL: &str =
     "postgresql://postgres:postgres@127.0.0.1:24322/postgres?sslmode=disable";
@@ -114,6 +122,15 @@ fn harness() -> &'static Harness {
                         "postgresql://authenticator:postgres@{host}:{port}/{DATABASE}?sslmode=disable"
                     ),
                     jwt_secret: SECRET.to_owned(),
+                    signing_keys: Some(SIGNING_KEY.to_owned()),
+                    site_url: "http://127.0.0.1".to_owned(),
+                    auth_database_url: Some(format!(
+                        "postgresql://supabase_auth_admin:postgres@{host}:{port}/{DATABASE}?sslmode=disable"
+                    )),
+                    api_keys: local_auth::ApiKeys {
+                        publishable: Some(PUBLISHABLE_KEY.to_owned()),
+                        secret: Some(SECRET_KEY.to_owned()),
+                    },
                     function_upstreams: gateway::parse_upstreams(&format!(
                         "echo-fn=http://{upstream_addr},down-fn=http://{dead_addr}"
                     ))
@@ -220,14 +237,41 @@ fn now() -> u64 {
         .unwrap_or_default()
 }
 
-fn token_at(role: &str, sub: Option<&str>, issued: u64, ttl: u64, secret: &str) -> String {
+/// User tokens ES256 with `signing_key`, keys HS256 with `secret`.
+fn token_with(
+    role: &str,
+    sub: Option<&str>,
+    issued: u64,
+    ttl: u64,
+    secret: &str,
+    signing_key: Option<&str>,
+) -> String {
     let request = TokenRequest {
         role: role.into(),
         sub: sub.map(str::to_owned),
         email: None,
         ttl_secs: ttl,
     };
-    sign(&request, secret.as_bytes(), issued).unwrap_or_else(|e| panic!("{e}"))
+    let keys = KeySet::new(signing_key, secret).unwrap_or_else(|e| panic!("{e}"));
+    sign(&request, &keys, ISSUER, issued).unwrap_or_else(|e| panic!("{e}"))
+}
+
+fn token_at(role: &str, sub: Option<&str>, issued: u64, ttl: u64, secret: &str) -> String {
+    token_with(role, sub, issued, ttl, secret, Some(SIGNING_KEY))
+}
+
+/// An HS256 token with exactly these claims (the legacy secret).
+fn hs256(claims: Value) -> String {
+    let keys = KeySet::new(None, SECRET).unwrap_or_else(|e| panic!("{e}"));
+    keys.sign_legacy(claims.as_object().unwrap_or(&serde_json::Map::new()))
+        .unwrap_or_else(|e| panic!("{e}"))
+}
+
+/// An ES256 token with exactly these claims, signed with `key`.
+fn es256(key: &str, claims: Value) -> String {
+    let keys = KeySet::new(Some(key), SECRET).unwrap_or_else(|e| panic!("{e}"));
+    keys.sign(claims.as_object().unwrap_or(&serde_json::Map::new()))
+        .unwrap_or_else(|e| panic!("{e}"))
 }
 
 fn user(sub: &str) -> String {
@@ -426,6 +470,10 @@ async fn database_unreachable_is_503_json() {
         port: 0,
         database_url: format!("postgresql://authenticator:postgres@127.0.0.1:{dead_port}/x"),
         jwt_secret: SECRET.to_owned(),
+        signing_keys: None,
+        site_url: "http://127.0.0.1".to_owned(),
+        auth_database_url: None,
+        api_keys: Default::default(),
         function_upstreams: Default::default(),
         pool_size: 2,
         schema: "public".to_owned(),
@@ -722,7 +770,7 @@ async fn bad_tokens_are_rejected_before_any_query() {
     request(Method::GET, "/rest/v1/categories", None, &forged_key, None)
         .await
         .error(401, "PGRST301");
-    let publishable = [("apikey", "sb_publishable_local")];
+    let publishable = [("apikey", PUBLISHABLE_KEY)];
     let reply = request(
         Method::GET,
         "/rest/v1/categories?id=eq.1",
@@ -732,16 +780,211 @@ async fn bad_tokens_are_rejected_before_any_query() {
     )
     .await;
     assert_eq!(reply.status, StatusCode::OK);
+    let unknown_key = [("apikey", "sb_secret_guessed")];
+    let body = request(Method::GET, "/rest/v1/categories", None, &unknown_key, None)
+        .await
+        .error(401, "PGRST301");
+    assert_eq!(body["message"], "Invalid API key");
 
-    // A role the authenticator cannot become.
-    let nobody = token_at("nobody", None, now(), 600, SECRET);
-    get("/rest/v1/categories", Some(&nobody))
+    // Roles other than anon, authenticated and service_role never reach the database.
+    for role in ["nobody", "postgres", "authenticator"] {
+        let body = get(
+            "/rest/v1/categories",
+            Some(&token_at(role, None, now(), 600, SECRET)),
+        )
         .await
-        .error(401, "22023");
-    let superuser = token_at("postgres", None, now(), 600, SECRET);
-    get("/rest/v1/categories", Some(&superuser))
+        .error(401, "PGRST303");
+        assert_eq!(
+            body["message"],
+            "The JWT 'role' claim must be anon, authenticated or service_role"
+        );
+    }
+}
+
+/// The verification rules of hosted Supabase, for ES256 user tokens and the
+/// HS256 legacy keys alike: each refused token is 401 before any query.
+#[tokio::test]
+async fn jwt_claims_are_checked_like_hosted_supabase() {
+    let before = fingerprint("jwt-claims-").await;
+    let valid = json!({"role": "authenticated", "sub": USER_A, "aud": "authenticated",
+        "iat": now(), "exp": now() + 600});
+    let with = |changes: Value| {
+        let mut claims = valid.clone();
+        if let (Some(claims), Value::Object(changes)) = (claims.as_object_mut(), changes) {
+            for (name, value) in changes {
+                if value.is_null() {
+                    claims.remove(&name);
+                } else {
+                    claims.insert(name, value);
+                }
+            }
+        }
+        claims
+    };
+    let cases = [
+        (
+            "forged (a stranger's key, our kid)",
+            es256(
+                &FOREIGN_KEY.replace(
+                    "7c38e9a4-521f-4b70-8352-004ea7bf62b5",
+                    "a7807d37-4307-4524-874c-984a3a80ba87",
+                ),
+                valid.clone(),
+            ),
+            "PGRST301",
+            "JWT cryptographic operation failed",
+        ),
+        (
+            "wrong kid",
+            es256(FOREIGN_KEY, valid.clone()),
+            "PGRST301",
+            "No suitable key or wrong key type",
+        ),
+        (
+            "expired",
+            es256(
+                SIGNING_KEY,
+                with(json!({"iat": now() - 7200, "exp": now() - 3600})),
+            ),
+            "PGRST303",
+            "JWT expired",
+        ),
+        (
+            "no exp",
+            es256(SIGNING_KEY, with(json!({"exp": null}))),
+            "PGRST303",
+            "The JWT 'exp' claim is required",
+        ),
+        (
+            "no exp, legacy secret",
+            hs256(json!({"role": "service_role"})),
+            "PGRST303",
+            "The JWT 'exp' claim is required",
+        ),
+        (
+            "wrong aud",
+            es256(SIGNING_KEY, with(json!({"aud": "someone-else"}))),
+            "PGRST303",
+            "JWT not in audience",
+        ),
+        (
+            "role authenticator",
+            es256(SIGNING_KEY, with(json!({"role": "authenticator"}))),
+            "PGRST303",
+            "The JWT 'role' claim must be anon, authenticated or service_role",
+        ),
+        (
+            "sub not a uuid",
+            es256(SIGNING_KEY, with(json!({"sub": "42"}))),
+            "PGRST303",
+            "The JWT 'sub' claim must be a uuid",
+        ),
+        (
+            "sub not a uuid, legacy secret",
+            hs256(with(json!({"sub": "user-42"}))),
+            "PGRST303",
+            "The JWT 'sub' claim must be a uuid",
+        ),
+    ];
+    for (case, token, code, message) in cases {
+        for path in ["/rest/v1/categories", "/rest/v1/rpc/whoami"] {
+            let reply = get(path, Some(&token)).await;
+            assert_eq!(
+                reply.status,
+                StatusCode::UNAUTHORIZED,
+                "{case} on {path}: {}",
+                reply.text
+            );
+            let body = reply.json();
+            assert_eq!(
+                (body["code"].as_str(), body["message"].as_str()),
+                (Some(code), Some(message)),
+                "{case}"
+            );
+        }
+        let reply = request(
+            Method::POST,
+            "/functions/v1/echo-fn",
+            Some(&token),
+            &[],
+            Some(json!({})),
+        )
+        .await;
+        assert_eq!(
+            reply.status,
+            StatusCode::UNAUTHORIZED,
+            "{case} through the functions relay"
+        );
+        assert_eq!(reply.json()["error"]["code"], "unauthorized");
+    }
+    // The same claims, properly signed, pass: ES256 by kid and the legacy HS256 secret.
+    for token in [es256(SIGNING_KEY, valid.clone()), hs256(valid.clone())] {
+        let reply = get("/rest/v1/rpc/whoami", Some(&token)).await;
+        assert_eq!(reply.status, StatusCode::OK, "{}", reply.text);
+        assert_eq!(reply.json()["uid"], USER_A);
+    }
+    assert_eq!(fingerprint("jwt-claims-").await, before);
+}
+
+/// A session from /auth/v1 is an ES256 token with the kid the JWKS
+/// publishes, and PostgREST and the functions relay accept it.
+#[tokio::test]
+async fn auth_sessions_are_accepted_by_rest_and_functions() {
+    let base = &harness().base;
+    let client = reqwest::Client::new();
+    let jwks: Value = client
+        .get(format!("{base}/auth/v1/.well-known/jwks.json"))
+        .send()
         .await
-        .error(403, "42501");
+        .unwrap_or_else(|e| panic!("{e}"))
+        .json()
+        .await
+        .unwrap_or_default();
+    assert_eq!(
+        jwks["keys"][0]["kid"],
+        "a7807d37-4307-4524-874c-984a3a80ba87"
+    );
+    assert!(jwks["keys"][0].get("d").is_none(), "no private member");
+    let email = format!("conformance-{}@example.com", uuid::Uuid::new_v4().simple());
+    let created = client
+        .post(format!("{base}/auth/v1/admin/users"))
+        .header("apikey", SECRET_KEY)
+        .header("authorization", format!("Bearer {SECRET_KEY}"))
+        .json(&json!({"email": email, "password": "correct horse", "email_confirm": true}))
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(created.status(), StatusCode::OK);
+    let session: Value = client
+        .post(format!("{base}/auth/v1/token?grant_type=password"))
+        .header("apikey", PUBLISHABLE_KEY)
+        .json(&json!({"email": email, "password": "correct horse"}))
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{e}"))
+        .json()
+        .await
+        .unwrap_or_default();
+    let access_token = session["access_token"].as_str().unwrap_or_default();
+    let header = jsonwebtoken::decode_header(access_token).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(header.alg, jsonwebtoken::Algorithm::ES256);
+    assert_eq!(
+        header.kid.as_deref(),
+        Some("a7807d37-4307-4524-874c-984a3a80ba87")
+    );
+    let reply = get("/rest/v1/rpc/whoami", Some(access_token)).await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.text);
+    assert_eq!(reply.json()["uid"], session["user"]["id"]);
+    assert_eq!(reply.json()["claims"]["iss"], ISSUER);
+    let reply = request(
+        Method::POST,
+        "/functions/v1/echo-fn",
+        Some(access_token),
+        &[],
+        Some(json!({})),
+    )
+    .await;
+    assert_eq!(reply.status, StatusCode::ACCEPTED, "{}", reply.text);
 }
 
 #[tokio::test]

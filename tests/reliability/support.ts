@@ -9,6 +9,7 @@
 //   set -a; source .local/<stack>/stack.env; set +a
 //   STACK_NAME=<stack> deno test --allow-net --allow-env --allow-read --allow-write --allow-run tests/reliability/
 
+import { functionProcessUrl } from "../functions.ts";
 import { assert, type FnAnswer, type FunctionName, type Sql, SUPABASE_ANON_KEY, SUPABASE_URL } from "../e2e/helpers.ts";
 
 /** Every code of api.md's closed set. */
@@ -214,11 +215,9 @@ export async function stackControl(command: string): Promise<void> {
   assert.ok(out.success, `stack command \`${command}\` failed: ${decode(out.stdout)}${decode(out.stderr)}`);
 }
 
-/** The stack's function port for `fn` (ports follow scripts/lib/common.sh's PORT_BASE). */
+/** The URL of `fn`'s own Deno process on this stack (behind the gateway). */
 export function functionUrl(fn: FunctionName): string {
-  const gatewayPort = Number(new URL(SUPABASE_URL).port);
-  const offset = { "inventory-operations": 10, "analytics-operations": 11, "admin-operations": 12 }[fn];
-  return `http://127.0.0.1:${gatewayPort + offset}/`;
+  return functionProcessUrl(Number(new URL(SUPABASE_URL).port), fn);
 }
 
 // ---------------------------------------------------------------- the database

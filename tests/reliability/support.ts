@@ -196,10 +196,10 @@ export async function recordFigures(promise: string, figures: Record<string, unk
 
 /**
  * Runs one of scripts/lib's stack functions (pg_stop, pg_start, proc_stop
- * gateway, gateway_start) for the stack named by $STACK_NAME, as scripts/test
- * itself would.
+ * gateway, gateway_start, proc_restarts gateway, ...) for the stack named by
+ * $STACK_NAME, as scripts/test itself would; returns what it printed.
  */
-export async function stackControl(command: string): Promise<void> {
+export async function stackControl(command: string): Promise<string> {
   const root = new URL("../../", import.meta.url).pathname;
   const script = [
     "set -euo pipefail",
@@ -213,6 +213,7 @@ export async function stackControl(command: string): Promise<void> {
   const out = await new Deno.Command("bash", { args: ["-c", script], stdout: "piped", stderr: "piped" }).output();
   const decode = (b: Uint8Array) => new TextDecoder().decode(b);
   assert.ok(out.success, `stack command \`${command}\` failed: ${decode(out.stdout)}${decode(out.stderr)}`);
+  return decode(out.stdout);
 }
 
 /** The URL of `fn`'s own Deno process on this stack (behind the gateway). */

@@ -32,21 +32,26 @@ STACK_ENV="$LOCAL_DIR/stack.env"
 
 PG_PORT="${PG_PORT:-$((PORT_BASE + 322))}"
 GATEWAY_PORT="${GATEWAY_PORT:-$((PORT_BASE + 321))}"
-INVENTORY_FN_PORT="${INVENTORY_FN_PORT:-$((PORT_BASE + 331))}"
-ANALYTICS_FN_PORT="${ANALYTICS_FN_PORT:-$((PORT_BASE + 332))}"
-ADMIN_FN_PORT="${ADMIN_FN_PORT:-$((PORT_BASE + 333))}"
+# The first function's Deno port; the others follow in list order.
+FUNCTION_PORT_BASE="${FUNCTION_PORT_BASE:-$((PORT_BASE + 331))}"
 
-# The edge functions and the port of each one's Deno process: the one place
-# that pairs them (the stack starts them, the gateway routes to them).
-FUNCTION_NAMES=(inventory-operations analytics-operations admin-operations)
+# The edge functions: the [functions.<name>] sections of supabase/config.toml,
+# the one list (xtask, the tests and the bench read it too). A function's Deno
+# process listens on FUNCTION_PORT_BASE + its position in that list.
+mapfile -t FUNCTION_NAMES < <(sed -n 's/^\[functions\.\([a-z0-9_-]*\)\]$/\1/p' "$ROOT/supabase/config.toml")
 
-function_port() {
-  case "$1" in
-    inventory-operations) echo "$INVENTORY_FN_PORT" ;;
-    analytics-operations) echo "$ANALYTICS_FN_PORT" ;;
-    admin-operations) echo "$ADMIN_FN_PORT" ;;
-    *) die "unknown function $1" ;;
-  esac
+function_port() { # name
+  local i
+  for i in "${!FUNCTION_NAMES[@]}"; do
+    [ "${FUNCTION_NAMES[$i]}" = "$1" ] && { echo $((FUNCTION_PORT_BASE + i)); return 0; }
+  done
+  die "unknown function $1 (not a [functions.*] section of supabase/config.toml)"
+}
+
+# wasm-bindgen's file stem of a function's module: inventory-operations -> inventory_ops.
+function_stem() { # name
+  local crate="${1%-operations}-ops"
+  echo "${crate//-/_}"
 }
 
 # The local stack's JWT secret: the same well-known value `supabase start` uses.

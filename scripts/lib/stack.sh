@@ -4,29 +4,57 @@
 # itself is handled by common.sh. Source after common.sh, db.sh, build.sh and
 # gateway.sh.
 
+# Each service runs under scripts/lib/supervise, which restarts it when it
+# crashes and logs the crash in its log. $RUN_DIR/<name>.pid is the service's
+# own pid (the bench reads its CPU time), <name>.supervisor.pid the supervisor's.
+
+pid_alive() { # pidfile
+  [ -f "$1" ] && kill -0 "$(cat "$1")" 2>/dev/null
+}
+
 proc_running() { # name
-  local pidfile="$RUN_DIR/$1.pid"
-  [ -f "$pidfile" ] && kill -0 "$(cat "$pidfile")" 2>/dev/null
+  pid_alive "$RUN_DIR/$1.pid"
 }
 
 proc_start() { # name command...
   local name="$1"; shift
   mkdir -p "$RUN_DIR" "$LOG_DIR"
-  if proc_running "$name"; then note "$name already running (pid $(cat "$RUN_DIR/$name.pid"))"; return 0; fi
-  nohup "$@" >"$LOG_DIR/$name.log" 2>&1 &
-  echo $! >"$RUN_DIR/$name.pid"
+  if pid_alive "$RUN_DIR/$name.supervisor.pid"; then
+    note "$name already running (supervisor pid $(cat "$RUN_DIR/$name.supervisor.pid"))"
+    return 0
+  fi
+  : >"$LOG_DIR/$name.log"
+  rm -f "$RUN_DIR/$name.pid"
+  nohup "$ROOT/scripts/lib/supervise" "$name" "$RUN_DIR" "$LOG_DIR/$name.log" "$@" >/dev/null 2>&1 &
+  echo $! >"$RUN_DIR/$name.supervisor.pid"
+  # The service's pid file, so proc_running and the bench see it at once.
+  for _ in $(seq 50); do [ -f "$RUN_DIR/$name.pid" ] && return 0; sleep 0.1; done
+  die "$name did not start (see $LOG_DIR/$name.log)"
 }
 
-proc_stop() { # name
-  local pidfile="$RUN_DIR/$1.pid" pid
-  [ -f "$pidfile" ] || return 0
-  pid="$(cat "$pidfile")"
+# TERM, then KILL after 5 s, of the pid in a pid file; removes the file.
+kill_pidfile() { # pidfile
+  local pid
+  [ -f "$1" ] || return 0
+  pid="$(cat "$1")"
   if kill -0 "$pid" 2>/dev/null; then
     kill -TERM "$pid" 2>/dev/null || true
     for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
     kill -KILL "$pid" 2>/dev/null || true
   fi
-  rm -f "$pidfile"
+  rm -f "$1"
+}
+
+# The supervisor first (it stops the service and does not restart it), then the
+# service itself in case the supervisor was gone.
+proc_stop() { # name
+  kill_pidfile "$RUN_DIR/$1.supervisor.pid"
+  kill_pidfile "$RUN_DIR/$1.pid"
+}
+
+# How many times the supervisor restarted a service since proc_start.
+proc_restarts() { # name
+  grep -c '^\[supervise ' "$LOG_DIR/$1.log" 2>/dev/null || true
 }
 
 wait_for_http() { # url what [method]
@@ -162,10 +190,14 @@ stack_stop() {
 stack_status() {
   local name
   if pg_is_running; then echo "postgres      running  127.0.0.1:$PG_PORT"; else echo "postgres      stopped"; fi
-  if proc_running gateway; then echo "gateway       running  http://127.0.0.1:$GATEWAY_PORT"; else echo "gateway       stopped"; fi
+  if proc_running gateway; then
+    echo "gateway       running  http://127.0.0.1:$GATEWAY_PORT  (restarts: $(proc_restarts gateway))"
+  else
+    echo "gateway       stopped"
+  fi
   for name in "${FUNCTION_NAMES[@]}"; do
     if proc_running "fn-$name"; then
-      printf '%-22s running  127.0.0.1:%s\n' "$name" "$(function_port "$name")"
+      printf '%-22s running  127.0.0.1:%s  (restarts: %s)\n' "$name" "$(function_port "$name")" "$(proc_restarts "fn-$name")"
     else
       printf '%-22s stopped\n' "$name"
     fi

@@ -17,12 +17,23 @@ use crate::AppState;
 
 const JSON: &str = "application/json; charset=utf-8";
 const OBJECT: &str = "application/vnd.pgrst.object+json; charset=utf-8";
+const CSV: &str = "text/csv; charset=utf-8";
+
+/// `Prefer: count=...`: how the total in `Content-Range` is computed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Count {
+    Exact,
+    /// The planner's row estimate (`EXPLAIN`), as PostgREST.
+    Planned,
+    /// Exact up to `query::ESTIMATED_COUNT_THRESHOLD` rows, planned beyond.
+    Estimated,
+}
 
 /// The parts of `Prefer` we honour; unknown preferences are ignored (PostgREST's lenient default).
 #[derive(Debug, Default, Clone, PartialEq)]
 struct Prefer {
     representation: bool,
-    count: bool,
+    count: Option<Count>,
     resolution: Option<Resolution>,
     missing_default: bool,
 }
@@ -40,7 +51,9 @@ impl Prefer {
             match token {
                 "return=representation" => prefer.representation = true,
                 "return=minimal" | "return=headers-only" => prefer.representation = false,
-                "count=exact" | "count=planned" | "count=estimated" => prefer.count = true,
+                "count=exact" => prefer.count = Some(Count::Exact),
+                "count=planned" => prefer.count = Some(Count::Planned),
+                "count=estimated" => prefer.count = Some(Count::Estimated),
                 "missing=default" => prefer.missing_default = true,
                 "missing=null" => prefer.missing_default = false,
                 "resolution=merge-duplicates" => {
@@ -60,8 +73,11 @@ impl Prefer {
         if self.representation {
             applied.push("return=representation");
         }
-        if self.count {
-            applied.push("count=exact");
+        match self.count {
+            Some(Count::Exact) => applied.push("count=exact"),
+            Some(Count::Planned) => applied.push("count=planned"),
+            Some(Count::Estimated) => applied.push("count=estimated"),
+            None => {}
         }
         match self.resolution {
             Some(Resolution::MergeDuplicates) => applied.push("resolution=merge-duplicates"),
@@ -75,10 +91,19 @@ impl Prefer {
     }
 }
 
-/// Whether the client asked for one object (`vnd.pgrst.object`) rather than an array.
-fn wants_single_object(headers: &HeaderMap) -> Result<bool, ApiError> {
+/// The answer's media type, from `Accept` (the first type the gateway offers wins).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum MediaType {
+    Json,
+    /// `application/vnd.pgrst.object+json`: one object rather than an array.
+    Object,
+    /// `text/csv`: a header line, then one line per row (reads of tables only).
+    Csv,
+}
+
+fn media_type(headers: &HeaderMap, csv_allowed: bool) -> Result<MediaType, ApiError> {
     let Some(accept) = headers.get(header::ACCEPT).and_then(|v| v.to_str().ok()) else {
-        return Ok(false);
+        return Ok(MediaType::Json);
     };
     let types: Vec<&str> = accept
         .split(',')
@@ -86,21 +111,17 @@ fn wants_single_object(headers: &HeaderMap) -> Result<bool, ApiError> {
         .filter(|t| !t.is_empty())
         .collect();
     if types.is_empty() {
-        return Ok(false);
+        return Ok(MediaType::Json);
     }
-    if types.iter().any(|t| {
-        matches!(
-            *t,
-            "application/vnd.pgrst.object+json" | "application/vnd.pgrst.object"
-        )
-    }) {
-        return Ok(true);
-    }
-    if types
-        .iter()
-        .any(|t| matches!(*t, "application/json" | "*/*" | "application/*"))
-    {
-        return Ok(false);
+    for media in &types {
+        match *media {
+            "application/vnd.pgrst.object+json" | "application/vnd.pgrst.object" => {
+                return Ok(MediaType::Object)
+            }
+            "application/json" | "*/*" | "application/*" => return Ok(MediaType::Json),
+            "text/csv" if csv_allowed => return Ok(MediaType::Csv),
+            _ => {}
+        }
     }
     Err(ApiError::new(
         StatusCode::NOT_ACCEPTABLE,
@@ -110,6 +131,11 @@ fn wants_single_object(headers: &HeaderMap) -> Result<bool, ApiError> {
             types.join(", ")
         ),
     ))
+}
+
+/// Whether the client asked for one object (`vnd.pgrst.object`) rather than an array.
+fn wants_single_object(headers: &HeaderMap) -> Result<bool, ApiError> {
+    media_type(headers, false).map(|media| media == MediaType::Object)
 }
 
 fn settings(
@@ -281,24 +307,42 @@ async fn table_request(
         .get(name)
         .ok_or_else(|| ApiError::table_not_found(&cache.schema, name))?;
     let pairs = query::query_pairs(uri.query())?;
-    let query = query::parse_table_query(table, &pairs)?;
+    let query = query::parse_table_query(&cache, table, &pairs)?;
     let prefer = Prefer::from_headers(headers);
-    let singular = wants_single_object(headers)?;
+    let is_read = matches!(*method, Method::GET | Method::HEAD);
+    let media = media_type(headers, is_read)?;
+    let singular = media == MediaType::Object;
     let settings = settings(method, uri, headers, &cache, &caller);
-    let content_type = if singular { OBJECT } else { JSON };
+    let content_type = match media {
+        MediaType::Json => JSON,
+        MediaType::Object => OBJECT,
+        MediaType::Csv => CSV,
+    };
 
     let mut response = match *method {
         Method::GET | Method::HEAD => {
             let range = headers.get(header::RANGE).and_then(|v| v.to_str().ok());
             let window = query::window(&query, range)?;
-            let statement = query::read(&cache, table, &query, window);
-            let count = prefer.count.then(|| query::count(&cache, table, &query));
+            let statement = query::read(&cache, table, &query, window, media == MediaType::Csv);
+            let count = match prefer.count {
+                Some(Count::Exact) => Some(query::count(&cache, table, &query, None)),
+                Some(Count::Estimated) => Some(query::count(
+                    &cache,
+                    table,
+                    &query,
+                    Some(query::ESTIMATED_COUNT_THRESHOLD),
+                )),
+                _ => None,
+            };
+            let planned_count = matches!(prefer.count, Some(Count::Planned | Count::Estimated))
+                .then(|| query::planned_count(&cache, table, &query));
             let work = Work {
                 read_only: true,
                 singular,
                 main: Some(&statement),
                 returns_nothing: false,
                 count: count.as_ref(),
+                planned_count: planned_count.as_ref(),
             };
             let outcome = db::execute(&state.pool, &caller, &settings, work).await?;
             read_response(method, content_type, singular, window.offset, outcome)?
@@ -361,6 +405,7 @@ async fn mutate(
         main: statement,
         returns_nothing: false,
         count: None,
+        planned_count: None,
     };
     db::execute(&state.pool, caller, settings, work).await
 }
@@ -510,6 +555,7 @@ async fn rpc_request(
         main: Some(&statement),
         returns_nothing: function.returns == ReturnShape::Void,
         count: None,
+        planned_count: None,
     };
     let settings = settings(method, uri, headers, &cache, &caller);
     let outcome = db::execute(&state.pool, &caller, &settings, work).await?;
@@ -557,7 +603,7 @@ mod tests {
             ("prefer", "return=representation, count=exact"),
             ("prefer", "resolution=merge-duplicates"),
         ]));
-        assert!(prefer.representation && prefer.count);
+        assert!(prefer.representation && prefer.count == Some(Count::Exact));
         assert_eq!(prefer.resolution, Some(Resolution::MergeDuplicates));
     }
 
@@ -573,5 +619,8 @@ mod tests {
             wants_single_object(&csv).err().map(|e| e.code),
             Some("PGRST107".into())
         );
+        assert_eq!(media_type(&csv, true).ok(), Some(MediaType::Csv));
+        let first_offered = headers(&[("accept", "application/xml, text/csv, application/json")]);
+        assert_eq!(media_type(&first_offered, true).ok(), Some(MediaType::Csv));
     }
 }

@@ -78,6 +78,8 @@ pub struct Work<'a> {
     /// used when `count` is absent or counted more than
     /// `query::ESTIMATED_COUNT_THRESHOLD` rows.
     pub planned_count: Option<&'a Statement>,
+    /// `Prefer: tx=rollback`: answer as usual, then roll the transaction back.
+    pub rollback: bool,
 }
 
 /// A column read as its text, whatever its type (`EXPLAIN`'s json).
@@ -226,7 +228,7 @@ pub async fn execute(
             client.batch_execute(begin),
             apply_settings(&**client, &settings_statement, &setting_params),
             run_main(&**client, main.as_ref()),
-            client.batch_execute("commit"),
+            client.batch_execute(if work.rollback { "rollback" } else { "commit" }),
         )
         .await;
         began.map_err(db_error)?;
@@ -273,7 +275,11 @@ pub async fn execute(
         transaction.rollback().await.map_err(db_error)?;
         return Err(ApiError::singularity(outcome.rows));
     }
-    transaction.commit().await.map_err(db_error)?;
+    if work.rollback {
+        transaction.rollback().await.map_err(db_error)?;
+    } else {
+        transaction.commit().await.map_err(db_error)?;
+    }
     Ok(outcome)
 }
 

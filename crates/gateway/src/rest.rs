@@ -36,6 +36,9 @@ struct Prefer {
     count: Option<Count>,
     resolution: Option<Resolution>,
     missing_default: bool,
+    /// `tx=rollback`: PostgREST honours it only with `db-tx-end =
+    /// commit-allow-override`; the gateway always does (local tooling).
+    rollback: bool,
 }
 
 impl Prefer {
@@ -56,6 +59,8 @@ impl Prefer {
                 "count=estimated" => prefer.count = Some(Count::Estimated),
                 "missing=default" => prefer.missing_default = true,
                 "missing=null" => prefer.missing_default = false,
+                "tx=rollback" => prefer.rollback = true,
+                "tx=commit" => prefer.rollback = false,
                 "resolution=merge-duplicates" => {
                     prefer.resolution = Some(Resolution::MergeDuplicates)
                 }
@@ -86,6 +91,9 @@ impl Prefer {
         }
         if self.missing_default {
             applied.push("missing=default");
+        }
+        if self.rollback {
+            applied.push("tx=rollback");
         }
         (!applied.is_empty()).then(|| applied.join(", "))
     }
@@ -343,6 +351,7 @@ async fn table_request(
                 returns_nothing: false,
                 count: count.as_ref(),
                 planned_count: planned_count.as_ref(),
+                rollback: prefer.rollback,
             };
             let outcome = db::execute(&state.pool, &caller, &settings, work).await?;
             read_response(method, content_type, singular, window.offset, outcome)?
@@ -358,7 +367,15 @@ async fn table_request(
                 resolution,
                 prefer.missing_default,
             )?;
-            let outcome = mutate(state, &caller, &settings, singular, Some(&statement)).await?;
+            let outcome = mutate(
+                state,
+                &caller,
+                &settings,
+                singular,
+                Some(&statement),
+                prefer.rollback,
+            )
+            .await?;
             mutation_response(
                 StatusCode::CREATED,
                 &prefer,
@@ -370,12 +387,28 @@ async fn table_request(
         Method::PATCH => {
             let payload = query::parse_body(body)?;
             let statement = query::update(&cache, table, &query, payload)?;
-            let outcome = mutate(state, &caller, &settings, singular, statement.as_ref()).await?;
+            let outcome = mutate(
+                state,
+                &caller,
+                &settings,
+                singular,
+                statement.as_ref(),
+                prefer.rollback,
+            )
+            .await?;
             mutation_response(StatusCode::OK, &prefer, content_type, singular, outcome)
         }
         Method::DELETE => {
             let statement = query::delete(&cache, table, &query);
-            let outcome = mutate(state, &caller, &settings, singular, Some(&statement)).await?;
+            let outcome = mutate(
+                state,
+                &caller,
+                &settings,
+                singular,
+                Some(&statement),
+                prefer.rollback,
+            )
+            .await?;
             mutation_response(StatusCode::OK, &prefer, content_type, singular, outcome)
         }
         ref other => {
@@ -398,6 +431,7 @@ async fn mutate(
     settings: &RequestSettings,
     singular: bool,
     statement: Option<&query::Statement>,
+    rollback: bool,
 ) -> Result<Outcome, ApiError> {
     let work = Work {
         read_only: false,
@@ -406,6 +440,7 @@ async fn mutate(
         returns_nothing: false,
         count: None,
         planned_count: None,
+        rollback,
     };
     db::execute(&state.pool, caller, settings, work).await
 }
@@ -556,6 +591,7 @@ async fn rpc_request(
         returns_nothing: function.returns == ReturnShape::Void,
         count: None,
         planned_count: None,
+        rollback: Prefer::from_headers(headers).rollback,
     };
     let settings = settings(method, uri, headers, &cache, &caller);
     let outcome = db::execute(&state.pool, &caller, &settings, work).await?;

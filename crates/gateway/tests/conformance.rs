@@ -2050,3 +2050,27 @@ async fn planned_and_estimated_counts() {
     assert_eq!(reply.header("preference-applied"), Some("count=estimated"));
     assert_eq!(reply.header("content-range"), Some("0-0/1"));
 }
+
+#[tokio::test]
+async fn tx_rollback_answers_then_undoes() {
+    let a = user(USER_A);
+    let reply = request(
+        Method::POST,
+        "/rest/v1/items?select=sku,categories(name)",
+        Some(&a),
+        &[("prefer", "tx=rollback, return=representation")],
+        Some(json!({"name": "tx", "sku": "tx-rollback-1", "category_id": 1})),
+    )
+    .await;
+    assert_eq!(reply.status, StatusCode::CREATED, "{}", reply.text);
+    assert_eq!(
+        reply.json(),
+        json!([{"sku": "tx-rollback-1", "categories": {"name": "Mugs"}}])
+    );
+    let applied = reply.header("preference-applied").unwrap_or_default();
+    assert!(applied.contains("tx=rollback"), "{applied}");
+    assert_eq!(
+        fingerprint("tx-rollback-").await,
+        fingerprint("no-such-sku-").await
+    );
+}

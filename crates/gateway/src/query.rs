@@ -573,6 +573,16 @@ fn parse_embed(
         .ok_or_else(|| select_parse_error(item, format!("unexpected select item \"{item}\"")))?;
     let head = item[..open].trim();
     let inner_select = &item[open + 1..item.len() - 1];
+    // `count()`, `total:amount.sum()`: PostgREST's aggregates, off unless
+    // `db-aggregates-enabled` (Supabase's default too).
+    let function = head.rsplit(['.', ':']).next().unwrap_or_default();
+    if inner_select.is_empty() && matches!(function, "count" | "sum" | "avg" | "min" | "max") {
+        return Err(ApiError::new(
+            axum::http::StatusCode::BAD_REQUEST,
+            "PGRST123",
+            "Use of aggregate functions is not allowed",
+        ));
+    }
     let (spread, head) = match head.strip_prefix("...") {
         Some(rest) => (true, rest),
         None => (false, head),

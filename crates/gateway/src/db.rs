@@ -74,6 +74,32 @@ pub struct Work<'a> {
     /// True when the main statement returns nothing (void functions).
     pub returns_nothing: bool,
     pub count: Option<&'a Statement>,
+    /// An `EXPLAIN (FORMAT JSON)` whose top plan's row estimate is the total,
+    /// used when `count` is absent or counted more than
+    /// `query::ESTIMATED_COUNT_THRESHOLD` rows.
+    pub planned_count: Option<&'a Statement>,
+    /// `Prefer: tx=rollback`: answer as usual, then roll the transaction back.
+    pub rollback: bool,
+}
+
+/// A column read as its text, whatever its type (`EXPLAIN`'s json).
+struct RawText(String);
+
+impl<'a> tokio_postgres::types::FromSql<'a> for RawText {
+    fn from_sql(_: &Type, raw: &'a [u8]) -> Result<Self, Box<dyn Error + Sync + Send>> {
+        Ok(RawText(std::str::from_utf8(raw)?.to_owned()))
+    }
+
+    fn accepts(_: &Type) -> bool {
+        true
+    }
+}
+
+/// The top plan's `Plan Rows` of an `EXPLAIN (FORMAT JSON)` answer.
+fn plan_rows(plan: &str) -> Option<i64> {
+    let plan: serde_json::Value = serde_json::from_str(plan).ok()?;
+    let rows = plan.get(0)?.get("Plan")?.get("Plan Rows")?;
+    rows.as_i64().or_else(|| rows.as_f64().map(|r| r as i64))
 }
 
 /// The request's transaction-scoped settings, after the role's own settings
@@ -202,7 +228,7 @@ pub async fn execute(
         "start transaction read write"
     };
 
-    if !work.singular && work.count.is_none() {
+    if !work.singular && work.count.is_none() && work.planned_count.is_none() {
         // Nothing to decide after the main statement, so the whole transaction
         // goes as one pipelined batch (see `apply_settings`): one round trip.
         // After a failed statement the server answers COMMIT by rolling back,
@@ -213,7 +239,7 @@ pub async fn execute(
             client.batch_execute(begin),
             apply_settings(&**client, &settings_statement, &setting_params),
             run_main(&**client, main.as_ref()),
-            client.batch_execute("commit"),
+            client.batch_execute(if work.rollback { "rollback" } else { "commit" }),
         )
         .await;
         began.map_err(db_error)?;
@@ -245,11 +271,26 @@ pub async fn execute(
             .map_err(db_error)?;
         outcome.total = Some(row.get(0));
     }
+    let over_threshold = outcome
+        .total
+        .is_none_or(|total| total > crate::query::ESTIMATED_COUNT_THRESHOLD);
+    if let (Some(planned), true) = (work.planned_count, over_threshold) {
+        let rows = transaction
+            .query(&planned.sql, &refs(&params(planned)))
+            .await
+            .map_err(db_error)?;
+        let plan = rows.first().map(|row| row.get::<_, RawText>(0).0);
+        outcome.total = plan.as_deref().and_then(plan_rows);
+    }
     if work.singular && outcome.rows != 1 {
         transaction.rollback().await.map_err(db_error)?;
         return Err(ApiError::singularity(outcome.rows));
     }
-    transaction.commit().await.map_err(db_error)?;
+    if work.rollback {
+        transaction.rollback().await.map_err(db_error)?;
+    } else {
+        transaction.commit().await.map_err(db_error)?;
+    }
     Ok(outcome)
 }
 

@@ -11,7 +11,8 @@ pub struct ApiError {
     pub status: StatusCode,
     pub code: String,
     pub message: String,
-    pub details: Option<String>,
+    /// A string, except for PGRST201 whose details list the candidate relationships.
+    pub details: Option<Value>,
     pub hint: Option<String>,
 }
 
@@ -27,7 +28,7 @@ impl ApiError {
     }
 
     pub fn details(mut self, details: impl Into<String>) -> Self {
-        self.details = Some(details.into());
+        self.details = Some(Value::String(details.into()));
         self
     }
 
@@ -168,7 +169,7 @@ impl ApiError {
                 let code = db.code().code();
                 let status = status_for_sqlstate(code, db.message(), authenticated);
                 let mut api = Self::new(status, code, db.message());
-                api.details = db.detail().map(str::to_owned);
+                api.details = db.detail().map(|d| Value::String(d.to_owned()));
                 api.hint = db.hint().map(str::to_owned);
                 api
             }

@@ -651,11 +651,21 @@ async fn singular_object_needs_exactly_one_row() {
         Method::GET,
         "/rest/v1/categories",
         None,
-        &[("accept", "text/csv")],
+        &[("accept", "application/xml")],
         None,
     )
     .await;
     reply.error(406, "PGRST107");
+    // CSV is offered for reads of tables, not for functions.
+    request(
+        Method::GET,
+        "/rest/v1/rpc/numbers_upto?n=2",
+        None,
+        &[("accept", "text/csv")],
+        None,
+    )
+    .await
+    .error(406, "PGRST107");
 
     // supabase-js names the schema in Accept-Profile / Content-Profile.
     let profile = [("accept-profile", "public")];
@@ -696,7 +706,7 @@ async fn unknown_tables_columns_and_malformed_queries() {
     get("/rest/v1/categories?order=secret", None)
         .await
         .error(400, "42703");
-    get("/rest/v1/categories?select=id,items(*)", None)
+    get("/rest/v1/categories?select=id,nope(*)", None)
         .await
         .error(400, "PGRST200");
     get("/rest/v1/categories?or=(secret.eq.1,id.eq.1)", None)
@@ -2239,4 +2249,430 @@ async fn one_caller_cannot_take_every_connection_of_the_pool() {
         let (status, text) = handle.await.unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(status, StatusCode::NO_CONTENT, "{text}");
     }
+}
+
+/// Items of `owner` in category `category_id` (None: no category), with one
+/// event per change, inserted directly (tests run in parallel, each with its own skus).
+async fn seed_item(owner: &str, sku: &str, category_id: Option<i32>, changes: &[i32]) {
+    let admin = admin().await;
+    admin
+        .execute(
+            "insert into public.items (owner_id, name, sku, category_id) values ($1::text::uuid, $2, $2, $3)",
+            &[&owner, &sku, &category_id],
+        )
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    for (index, change) in changes.iter().enumerate() {
+        admin
+            .execute(
+                "insert into public.item_events (item_id, owner_id, change, created_at) \
+                 select id, owner_id, $2, now() + make_interval(secs => $3) from public.items where sku = $1",
+                &[&sku, change, &(index as f64)],
+            )
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+    }
+}
+
+#[tokio::test]
+async fn embedding_to_one_as_object_to_many_as_array() {
+    seed_item(USER_A, "emb1-a", Some(1), &[5, -2, 7]).await;
+    seed_item(USER_A, "emb1-b", None, &[]).await;
+    let a = user(USER_A);
+    // many-to-one: an object, null without a related row
+    let reply = get(
+        "/rest/v1/items?select=sku,categories(name)&sku=like.emb1-*&order=sku",
+        Some(&a),
+    )
+    .await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.text);
+    assert_eq!(
+        reply.json(),
+        json!([{"sku": "emb1-a", "categories": {"name": "Mugs"}}, {"sku": "emb1-b", "categories": null}])
+    );
+    // one-to-many through a composite key: an array with its own order and limit
+    let reply = get(
+        "/rest/v1/items?select=sku,events:item_events(change)&sku=like.emb1-*&order=sku\
+         &events.order=created_at.desc&events.limit=2",
+        Some(&a),
+    )
+    .await;
+    assert_eq!(
+        reply.json(),
+        json!([{"sku": "emb1-a", "events": [{"change": 7}, {"change": -2}]}, {"sku": "emb1-b", "events": []}])
+    );
+    // many-to-one back through the composite key, nested twice
+    let reply = get(
+        "/rest/v1/item_events?select=change,items(sku,categories(name))&items.sku=eq.emb1-a&order=change&limit=1",
+        Some(&a),
+    )
+    .await;
+    assert_eq!(
+        reply.json(),
+        json!([{"change": -2, "items": {"sku": "emb1-a", "categories": {"name": "Mugs"}}}])
+    );
+    // offset and `or` on the embedded resource
+    let reply = get(
+        "/rest/v1/items?select=sku,item_events(change)&sku=eq.emb1-a\
+         &item_events.or=(change.gt.6,change.lt.0)&item_events.order=change&item_events.offset=1",
+        Some(&a),
+    )
+    .await;
+    assert_eq!(
+        reply.json(),
+        json!([{"sku": "emb1-a", "item_events": [{"change": 7}]}])
+    );
+}
+
+#[tokio::test]
+async fn embedded_rows_follow_the_callers_rls() {
+    seed_item(USER_A, "emb2-a", Some(2), &[1]).await;
+    seed_item(USER_B, "emb2-b", Some(2), &[3]).await;
+    for (sub, sku) in [(USER_A, "emb2-a"), (USER_B, "emb2-b")] {
+        let reply = get(
+            "/rest/v1/categories?select=name,items(sku,item_events(change))&id=eq.2&items.sku=like.emb2-*",
+            Some(&user(sub)),
+        )
+        .await;
+        let body = reply.json();
+        let items = body[0]["items"].as_array().cloned().unwrap_or_default();
+        assert_eq!(items.len(), 1, "{body}");
+        assert_eq!(items[0]["sku"], sku, "{body}");
+    }
+    // anon may read categories but not items: the embedded table's grants apply too
+    get(
+        "/rest/v1/categories?select=name,items(sku)",
+        Some(&anon_key()),
+    )
+    .await
+    .error(401, "42501");
+}
+
+#[tokio::test]
+async fn one_to_one_hints_inner_spread_and_counts() {
+    // one-to-one both ways
+    let reply = get(
+        "/rest/v1/categories?select=name,category_details(description)&id=in.(1,3)&order=id",
+        None,
+    )
+    .await;
+    assert_eq!(
+        reply.json(),
+        json!([{"name": "Mugs", "category_details": {"description": "Hand-thrown clay mugs"}},
+               {"name": "Bowls", "category_details": null}])
+    );
+    let reply = get(
+        "/rest/v1/category_details?select=category_id,categories(name)&category_id=eq.2",
+        None,
+    )
+    .await;
+    assert_eq!(
+        reply.json(),
+        json!([{"category_id": 2, "categories": {"name": "Plates"}}])
+    );
+    // two foreign keys to one table: a hint by constraint or by column picks one
+    let reply = get(
+        "/rest/v1/category_links?select=id,from:categories!from_id(name),to:categories!category_links_to_id_fkey(name)&order=id",
+        None,
+    )
+    .await;
+    assert_eq!(
+        reply.json(),
+        json!([{"id": 1, "from": {"name": "Mugs"}, "to": {"name": "Plates"}},
+               {"id": 2, "from": {"name": "Cups"}, "to": {"name": "Mugs"}}])
+    );
+    // !inner drops parents without a match, and the exact count follows
+    let reply = request(
+        Method::GET,
+        "/rest/v1/categories?select=name,category_links!from_id!inner(note)&order=id",
+        None,
+        &[("prefer", "count=exact")],
+        None,
+    )
+    .await;
+    assert_eq!(reply.header("content-range"), Some("0-1/2"));
+    assert_eq!(
+        reply.json(),
+        json!([{"name": "Mugs", "category_links": [{"note": "mugs go with plates"}]},
+               {"name": "Cups", "category_links": [{"note": "cups sit by mugs"}]}])
+    );
+    let reply = request(
+        Method::GET,
+        "/rest/v1/categories?select=name,category_details!inner()&limit=1&order=id",
+        None,
+        &[("prefer", "count=exact")],
+        None,
+    )
+    .await;
+    assert_eq!(reply.status, StatusCode::PARTIAL_CONTENT);
+    assert_eq!(reply.header("content-range"), Some("0-0/2"));
+    assert_eq!(reply.json(), json!([{"name": "Mugs"}]));
+    // is.null on an embedded resource: parents without a related row
+    let reply = get(
+        "/rest/v1/categories?select=name,category_details()&category_details=is.null&order=id",
+        None,
+    )
+    .await;
+    assert_eq!(names(&reply.json()), ["Bowls", "Cups", "mugs and more"]);
+    // spread: the related columns join the parent object
+    let reply = get(
+        "/rest/v1/category_links?select=id,...categories!from_id(from_name:name,position)&order=id",
+        None,
+    )
+    .await;
+    assert_eq!(
+        reply.json(),
+        json!([{"id": 1, "from_name": "Mugs", "position": 10}, {"id": 2, "from_name": "Cups", "position": 40}])
+    );
+    // left (the default) keeps parents whose embedded filter matches nothing
+    let reply = get(
+        "/rest/v1/categories?select=name,category_details!left(description)&category_details.description=eq.none&id=eq.1",
+        None,
+    )
+    .await;
+    assert_eq!(
+        reply.json(),
+        json!([{"name": "Mugs", "category_details": null}])
+    );
+}
+
+#[tokio::test]
+async fn relationship_errors_as_postgrest_answers_them() {
+    let body = get("/rest/v1/category_links?select=*,categories(*)", None)
+        .await
+        .error(300, "PGRST201");
+    assert_eq!(
+        body,
+        json!({
+            "code": "PGRST201",
+            "message": "Could not embed because more than one relationship was found for 'category_links' and 'categories'",
+            "details": [
+                {"cardinality": "many-to-one", "embedding": "category_links with categories",
+                 "relationship": "category_links_from_id_fkey using category_links(from_id) and categories(id)"},
+                {"cardinality": "many-to-one", "embedding": "category_links with categories",
+                 "relationship": "category_links_to_id_fkey using category_links(to_id) and categories(id)"}
+            ],
+            "hint": "Try changing 'categories' to one of the following: 'categories!category_links_from_id_fkey', 'categories!category_links_to_id_fkey'. Find the desired relationship in the 'details' key."
+        })
+    );
+    let body = get("/rest/v1/items?select=*,nope(*)", None)
+        .await
+        .error(400, "PGRST200");
+    assert_eq!(
+        body,
+        json!({
+            "code": "PGRST200",
+            "message": "Could not find a relationship between 'items' and 'nope' in the schema cache",
+            "details": "Searched for a foreign key relationship between 'items' and 'nope' in the schema 'public', but no matches were found.",
+            "hint": null
+        })
+    );
+    let body = get("/rest/v1/items?select=*,categorie(*)", None)
+        .await
+        .error(400, "PGRST200");
+    assert_eq!(
+        body["hint"],
+        "Perhaps you meant 'categories' instead of 'categorie'."
+    );
+    let body = get("/rest/v1/items?select=*,categories!wrong(*)", None)
+        .await
+        .error(400, "PGRST200");
+    assert_eq!(
+        body["details"],
+        "Searched for a foreign key relationship between 'items' and 'categories' using the hint 'wrong' in the schema 'public', but no matches were found."
+    );
+    let body = get("/rest/v1/categories?select=name&items.limit=1", None)
+        .await
+        .error(400, "PGRST108");
+    assert_eq!(
+        body["message"],
+        "'items' is not an embedded resource in this request"
+    );
+    get("/rest/v1/categories?select=name,items()&items=eq.1", None)
+        .await
+        .error(400, "PGRST120");
+    get(
+        "/rest/v1/categories?select=name,...category_links!from_id(note)",
+        None,
+    )
+    .await
+    .error(400, "PGRST119");
+    get(
+        "/rest/v1/categories?select=name,category_details(secret)",
+        None,
+    )
+    .await
+    .error(400, "42703");
+    // nesting past the limit is refused before any SQL
+    let mut select = "name".to_owned();
+    for level in 0..9 {
+        let relation = if level % 2 == 0 {
+            "category_details"
+        } else {
+            "categories"
+        };
+        select = format!("{relation}({select})");
+    }
+    let body = get(&format!("/rest/v1/categories?select={select}"), None)
+        .await
+        .error(400, "PGRST100");
+    assert!(
+        body["details"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("at most 8"),
+        "{body}"
+    );
+}
+
+#[tokio::test]
+async fn json_paths_casts_and_full_text_search() {
+    let reply = get(
+        "/rest/v1/categories?select=id::text,material:attributes->>material,attributes->size\
+         &attributes->>material=eq.clay&order=attributes->>size.desc.nullslast,id",
+        None,
+    )
+    .await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.text);
+    assert_eq!(
+        reply.json(),
+        json!([{"id": "4", "material": "clay", "size": "s"}, {"id": "1", "material": "clay", "size": null}])
+    );
+    let reply = request(
+        Method::GET,
+        "/rest/v1/categories?select=id,name,position&id=in.(1,3,5)&order=id",
+        None,
+        &[("accept", "text/csv")],
+        None,
+    )
+    .await;
+    assert_eq!(
+        reply.header("content-type"),
+        Some("text/csv; charset=utf-8")
+    );
+    assert_eq!(
+        reply.text,
+        "id,name,position\n1,Mugs,10\n3,Bowls,\n5,\"mugs and more\",50"
+    );
+    get("/rest/v1/categories?select=id::no_such_type", None)
+        .await
+        .error(400, "PGRST100");
+    // tsvector column, with and without a configuration
+    for query in [
+        "search=fts(english).clay",
+        "search=plfts(english).clay%20mugs",
+        "search=wfts(english).\"clay mugs\"",
+    ] {
+        let reply = get(
+            &format!("/rest/v1/category_details?select=category_id&{query}"),
+            None,
+        )
+        .await;
+        assert_eq!(reply.json(), json!([{"category_id": 1}]), "{query}");
+    }
+    // text column: to_tsvector on the fly; phrase search; negation
+    let reply = get(
+        "/rest/v1/category_details?select=category_id&description=phfts(english).dinner%20plates",
+        None,
+    )
+    .await;
+    assert_eq!(reply.json(), json!([{"category_id": 2}]));
+    let reply = get(
+        "/rest/v1/category_details?select=category_id&description=not.fts.porcelain",
+        None,
+    )
+    .await;
+    assert_eq!(reply.json(), json!([{"category_id": 1}]));
+    get(
+        "/rest/v1/category_details?description=fts(no_such_config).x",
+        None,
+    )
+    .await
+    .error(400, "42704");
+}
+
+#[tokio::test]
+async fn mutations_return_embedded_resources() {
+    let a = user(USER_A);
+    let reply = request(
+        Method::POST,
+        "/rest/v1/items?select=sku,categories(name)",
+        Some(&a),
+        &[("prefer", "return=representation")],
+        Some(json!({"name": "emb3", "sku": "emb3-a", "category_id": 4})),
+    )
+    .await;
+    assert_eq!(reply.status, StatusCode::CREATED, "{}", reply.text);
+    assert_eq!(
+        reply.json(),
+        json!([{"sku": "emb3-a", "categories": {"name": "Cups"}}])
+    );
+    let reply = request(
+        Method::PATCH,
+        "/rest/v1/items?sku=eq.emb3-a&select=stock,categories(name)",
+        Some(&a),
+        &[("prefer", "return=representation")],
+        Some(json!({"stock": 9, "category_id": 2})),
+    )
+    .await;
+    assert_eq!(
+        reply.json(),
+        json!([{"stock": 9, "categories": {"name": "Plates"}}])
+    );
+}
+
+#[tokio::test]
+async fn planned_and_estimated_counts() {
+    let admin = admin().await;
+    admin
+        .batch_execute("analyze public.categories")
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let reply = request(
+        Method::GET,
+        "/rest/v1/categories?select=id&limit=2&order=id",
+        None,
+        &[("prefer", "count=planned")],
+        None,
+    )
+    .await;
+    assert_eq!(reply.header("preference-applied"), Some("count=planned"));
+    // The planner's estimate of the analyzed table is its row count.
+    assert_eq!(reply.header("content-range"), Some("0-1/5"));
+    assert_eq!(reply.status, StatusCode::PARTIAL_CONTENT);
+    // Under the threshold, estimated is exact (with filters and !inner embeds).
+    let reply = request(
+        Method::GET,
+        "/rest/v1/categories?select=id,category_details!inner()&id=gt.1",
+        None,
+        &[("prefer", "count=estimated")],
+        None,
+    )
+    .await;
+    assert_eq!(reply.header("preference-applied"), Some("count=estimated"));
+    assert_eq!(reply.header("content-range"), Some("0-0/1"));
+}
+
+#[tokio::test]
+async fn tx_rollback_answers_then_undoes() {
+    let a = user(USER_A);
+    let reply = request(
+        Method::POST,
+        "/rest/v1/items?select=sku,categories(name)",
+        Some(&a),
+        &[("prefer", "tx=rollback, return=representation")],
+        Some(json!({"name": "tx", "sku": "tx-rollback-1", "category_id": 1})),
+    )
+    .await;
+    assert_eq!(reply.status, StatusCode::CREATED, "{}", reply.text);
+    assert_eq!(
+        reply.json(),
+        json!([{"sku": "tx-rollback-1", "categories": {"name": "Mugs"}}])
+    );
+    let applied = reply.header("preference-applied").unwrap_or_default();
+    assert!(applied.contains("tx=rollback"), "{applied}");
+    assert_eq!(
+        fingerprint("tx-rollback-").await,
+        fingerprint("no-such-sku-").await
+    );
 }

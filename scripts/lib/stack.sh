@@ -93,9 +93,12 @@ functions_start() {
   done
 }
 
+# The gateway also serves the local Realtime; its replication slot needs a
+# login with REPLICATION (the local superuser).
 gateway_start() {
   GATEWAY_PORT="$GATEWAY_PORT" GATEWAY_DATABASE_URL="$AUTHENTICATOR_URL" SUPABASE_JWT_SECRET="$SUPABASE_JWT_SECRET" \
-    FUNCTIONS_UPSTREAMS="$(gateway_function_upstreams)" proc_start gateway "$GATEWAY_BIN" serve
+    FUNCTIONS_UPSTREAMS="$(gateway_function_upstreams)" REALTIME_DATABASE_URL="$DATABASE_URL" \
+    proc_start gateway "$GATEWAY_BIN" serve
   wait_for_http "http://127.0.0.1:$GATEWAY_PORT/health" gateway
 }
 
@@ -128,4 +131,14 @@ db_is_migrated() {
 e2e_tests() {
   (set -a; source "$STACK_ENV"; set +a
    cd "$ROOT" && deno test --allow-net --allow-env --allow-read tests/e2e/)
+}
+
+# supabase-js channels against the local Realtime (tests/realtime/). The
+# restart test stops and starts this stack's gateway (stackControl), so run
+# it only on a stack of your own, like the reliability layer.
+realtime_tests() {
+  (set -a; source "$STACK_ENV"; set +a
+   export STACK_NAME GATEWAY_PROFILE
+   cd "$ROOT" && deno test --no-prompt --allow-net --allow-env --allow-read --allow-write="$ROOT/.local" \
+     --allow-run=bash tests/realtime/)
 }

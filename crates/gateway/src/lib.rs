@@ -1,7 +1,8 @@
 //! A local PostgREST-compatible gateway: `/rest/v1/*` with PostgREST's
 //! semantics over a connection pool that logs in as `authenticator`, and
 //! `/functions/v1/<name>` forwarded to the Deno processes serving the edge
-//! functions, like the Supabase API gateway.
+//! functions, like the Supabase API gateway; `/realtime/v1` is the local
+//! Realtime (crates/local-realtime) when `REALTIME_DATABASE_URL` is set.
 
 pub mod auth;
 mod db;
@@ -40,12 +41,16 @@ pub struct Config {
     pub pool_size: usize,
     /// The exposed schema (PostgREST's `db-schemas`).
     pub schema: String,
+    /// A login with REPLICATION for the local Realtime at `/realtime/v1`
+    /// (absent: no Realtime).
+    pub realtime_database_url: Option<String>,
 }
 
 impl Config {
     /// Reads `GATEWAY_PORT` (24321), `GATEWAY_DATABASE_URL` (else
     /// `DATABASE_URL`), `SUPABASE_JWT_SECRET`, `FUNCTIONS_UPSTREAMS`
-    /// (`name=url,...`), `GATEWAY_POOL_SIZE` (16) and `GATEWAY_DB_SCHEMA` (public).
+    /// (`name=url,...`), `GATEWAY_POOL_SIZE` (16), `GATEWAY_DB_SCHEMA` (public)
+    /// and `REALTIME_DATABASE_URL`.
     pub fn from_env() -> Result<Self, String> {
         let var = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
         let database_url = var("GATEWAY_DATABASE_URL")
@@ -71,6 +76,7 @@ impl Config {
             function_upstreams: parse_upstreams(&var("FUNCTIONS_UPSTREAMS").unwrap_or_default())?,
             pool_size,
             schema: var("GATEWAY_DB_SCHEMA").unwrap_or_else(|| "public".into()),
+            realtime_database_url: var("REALTIME_DATABASE_URL"),
         })
     }
 }
@@ -150,6 +156,10 @@ pub async fn app(config: Config) -> Result<Router, String> {
         .timeout(Duration::from_secs(150))
         .build()
         .map_err(|e| e.to_string())?;
+    let realtime = config
+        .realtime_database_url
+        .as_ref()
+        .map(|url| realtime(&config, url));
     let state = AppState {
         config: Arc::new(config),
         pool,
@@ -162,14 +172,39 @@ pub async fn app(config: Config) -> Result<Router, String> {
         .route("/rest/v1/rpc/{name}", any(rest::rpc))
         .route("/rest/v1/{*name}", any(rest::table))
         .layer(middleware::from_fn(rest::cors));
-    Ok(Router::new()
+    let mut router = Router::new()
         .route("/health", get(health))
         .merge(rest_api)
         .route("/functions/v1/{name}", any(functions::forward))
-        .route("/functions/v1/{name}/{*rest}", any(functions::forward))
+        .route("/functions/v1/{name}/{*rest}", any(functions::forward));
+    if let Some(realtime) = realtime {
+        router = router.nest("/realtime/v1", realtime?);
+    }
+    Ok(router
         .layer(axum::extract::DefaultBodyLimit::max(MAX_BODY_BYTES))
         .layer(middleware::from_fn(log_request))
         .with_state(state))
+}
+
+/// The local Realtime (crates/local-realtime): it checks tokens with this
+/// gateway's own verification and probes rows through the same login.
+fn realtime(config: &Config, replication_url: &str) -> Result<Router<AppState>, String> {
+    let secret = config.jwt_secret.clone();
+    let verify: local_realtime::VerifyToken = Arc::new(move |token: &str| {
+        auth::verify(token, secret.as_bytes())
+            .map(|caller| caller.claims)
+            .map_err(|error| match error.message.as_str() {
+                "JWT expired" => local_realtime::TokenError::Expired,
+                _ => local_realtime::TokenError::Invalid(error.message),
+            })
+    });
+    local_realtime::router(local_realtime::Config {
+        database_url: config.database_url.clone(),
+        replication_database_url: replication_url.to_owned(),
+        publication: "supabase_realtime".into(),
+        verify,
+        limits: local_realtime::Limits::default(),
+    })
 }
 
 /// A superuser login would bypass nothing (the role switch drops its

@@ -8,7 +8,8 @@ use gateway::Config;
 
 const USAGE: &str = "usage:
   gateway [serve]      serve /rest/v1 and /functions/v1 (env: GATEWAY_PORT, GATEWAY_DATABASE_URL or DATABASE_URL,
-                       SUPABASE_JWT_SECRET, FUNCTIONS_UPSTREAMS, GATEWAY_POOL_SIZE, GATEWAY_DB_SCHEMA)
+                       SUPABASE_JWT_SECRET, FUNCTIONS_UPSTREAMS, GATEWAY_POOL_SIZE, GATEWAY_DB_SCHEMA),
+                       and /realtime/v1 when REALTIME_DATABASE_URL (a login with REPLICATION) is set
   gateway token --role <anon|authenticated|service_role> [--sub <uuid>] [--email <email>] [--ttl-secs <n>]
                        print a JWT signed with SUPABASE_JWT_SECRET";
 

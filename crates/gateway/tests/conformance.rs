@@ -117,6 +117,7 @@ fn harness() -> &'static Harness {
                     .unwrap_or_else(|e| panic!("{e}")),
                     pool_size: 8,
                     schema: "public".to_owned(),
+                    realtime_database_url: None,
                 };
                 let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
                     .await
@@ -379,6 +380,7 @@ async fn database_unreachable_is_503_json() {
         function_upstreams: Default::default(),
         pool_size: 2,
         schema: "public".to_owned(),
+        realtime_database_url: None,
     };
     let router = gateway::app(config).await.unwrap_or_else(|e| panic!("{e}"));
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")

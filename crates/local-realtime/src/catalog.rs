@@ -308,12 +308,14 @@ pub enum Probe<'a> {
 /// policy that raises) counts as not visible. The session is reset to the
 /// login role afterwards.
 pub async fn visible_to(
-    client: &tokio_postgres::Client,
+    pooled: &deadpool_postgres::ClientWrapper,
     probe: &Probe<'_>,
     identities: &[(&Identity, Option<&str>)],
 ) -> Result<Vec<bool>, tokio_postgres::Error> {
-    let switch = client
-        .prepare(
+    // Statements are prepared once per pooled connection.
+    let client: &tokio_postgres::Client = pooled;
+    let switch = pooled
+        .prepare_cached(
             "select set_config('role', case when exists (
                       select 1 from pg_catalog.pg_roles r
                       where r.rolname = $1::text and pg_catalog.pg_has_role(session_user, r.oid, 'member'))
@@ -361,7 +363,7 @@ pub async fn visible_to(
     // role, which only holds after the switch, and a simple query is parsed
     // when it runs, still in pipeline order.
     let by_key = match &by_key {
-        Some(sql) => Some(client.prepare(sql).await?),
+        Some(sql) => Some(pooled.prepare_cached(sql).await?),
         None => None,
     };
     let literal = |text: &str| format!("E'{}'", text.replace('\\', "\\\\").replace('\'', "''"));

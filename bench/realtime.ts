@@ -121,6 +121,8 @@ async function main() {
     for (const user of world.users) {
       const jwt = await jwtFor(user.id);
       const client = createClient(URL_, ANON_KEY, { accessToken: () => Promise.resolve(jwt) });
+      // Subscribe once realtime-js has the token (else the join goes out as anon).
+      await client.realtime.setAuth();
       clients.push(client);
       const mine = world.items[user.shop];
       client.channel(`bench-${user.id}`)
@@ -165,6 +167,7 @@ async function main() {
     const drainDeadline = Date.now() + 30_000;
     while (delivered < expected && Date.now() < drainDeadline) await new Promise((r) => setTimeout(r, 100));
     measuring = false;
+    if (delivered === 0) throw new Error("no event was delivered");
     const gatewayMs = cpuMsOfPid(gatewayPid) - gatewayBefore;
     const backendsMs = backends.map(cpuMsOfPid).reduce((sum, ms, i) => sum + ms - backendsBefore[i], 0);
 

@@ -354,7 +354,7 @@ values
   ('cccccccc-cccc-4ccc-8ccc-000000000005', 'extra_storage', 15, 'USD', 'expired', now() - interval '140 days', now() - interval '20 days', '44444444-4444-4444-8444-444444444444', now() - interval '141 days');
 
 -- ---------------------------------------------------------------------------
--- Pre-aggregated metrics for the 90 days (the functions of 002; platform rows
+-- Pre-aggregated metrics for the 90 days (the analytics functions; platform rows
 -- too when the admin functions are installed).
 -- ---------------------------------------------------------------------------
 

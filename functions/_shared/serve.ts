@@ -36,7 +36,7 @@ interface WasmResponse {
   body: Uint8Array<ArrayBuffer>;
 }
 
-/** The body limit of api.md; Rust answers `payload_too_large` above it. */
+/** The body limit (docs/BACKEND_API_REFERENCE.md, 64 KiB); Rust answers `payload_too_large` above it. */
 export const MAX_BODY_BYTES = 64 * 1024;
 
 /** The same headers Rust puts on every answer (crates/edge-core/src/http.rs). */

@@ -7,8 +7,81 @@
 create schema if not exists tests;
 comment on schema tests is 'pgTAP helpers (supabase/tests/helpers.sql); not part of the product schema.';
 
--- error_of runs after `set local role authenticated`, as the caller.
-grant usage on schema tests to authenticated, service_role;
+-- error_of and the authentication switches run as the role a test switched to.
+grant usage on schema tests to anon, authenticated, service_role;
+
+-- Who the rest of the test's transaction runs as, the way a request through
+-- the API does (as basejump's tests.authenticate_as): the database role of
+-- the JWT plus its claims in request.jwt.claims, which auth.uid() and
+-- auth.jwt() read. Transaction-local (set_config(..., true)), so the test's
+-- rollback ends it. Every test file switches identity only through these.
+create or replace function tests.authenticate_as(p_user_id uuid)
+returns void
+language plpgsql
+volatile
+set search_path = ''
+as $$
+begin
+  perform set_config('role', 'authenticated', true);
+  perform set_config('request.jwt.claims',
+    jsonb_build_object('sub', p_user_id, 'role', 'authenticated')::text, true);
+end;
+$$;
+
+comment on function tests.authenticate_as(uuid) is
+  'The rest of the transaction runs as the signed-in user p_user_id: role authenticated, claims {sub, role}.';
+
+create or replace function tests.authenticate_as_service_role()
+returns void
+language plpgsql
+volatile
+set search_path = ''
+as $$
+begin
+  perform set_config('role', 'service_role', true);
+  perform set_config('request.jwt.claims', '{"role": "service_role"}', true);
+end;
+$$;
+
+comment on function tests.authenticate_as_service_role() is
+  'The rest of the transaction runs as a service_role key: role service_role, claims {role}.';
+
+create or replace function tests.authenticate_as_anon()
+returns void
+language plpgsql
+volatile
+set search_path = ''
+as $$
+begin
+  perform set_config('role', 'anon', true);
+  perform set_config('request.jwt.claims', '{"role": "anon"}', true);
+end;
+$$;
+
+comment on function tests.authenticate_as_anon() is
+  'The rest of the transaction runs as the anon key: role anon, claims {role}.';
+
+create or replace function tests.clear_authentication()
+returns void
+language plpgsql
+volatile
+set search_path = ''
+as $$
+begin
+  perform set_config('role', 'none', true);
+  perform set_config('request.jwt.claims', '', true);
+end;
+$$;
+
+comment on function tests.clear_authentication() is
+  'Back to the test''s own session (the database owner, no JWT claims), as pg_cron and psql run.';
+
+grant execute on function
+  tests.authenticate_as(uuid),
+  tests.authenticate_as_service_role(),
+  tests.authenticate_as_anon(),
+  tests.clear_authentication()
+  to anon, authenticated, service_role;
 
 -- The two-shop fixture most files start from, with fixed ids the tests name:
 --   users  ...1001 owner of shop A, ...1002 staff of A, ...1003 viewer of A,
@@ -43,7 +116,7 @@ revoke execute on function tests.create_two_shops() from public;
 
 -- The PT error a statement raises, as {code, message, detail, hint}: detail
 -- parsed when it is JSON; null when the statement succeeds. Runs the statement
--- with the caller's rights (set local role before calling it) and the
+-- with the caller's rights (tests.authenticate_as before calling it) and the
 -- session's search_path, as if the test had run it directly.
 create or replace function tests.error_of(p_sql text)
 returns jsonb

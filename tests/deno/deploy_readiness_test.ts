@@ -1,4 +1,4 @@
-// Deploy readiness (api.md, "Deployment"): deploying cannot be tried here, so this
+// Deploy readiness (docs/BACKEND_SETUP_GUIDE.md, deploying): deploying cannot be tried here, so this
 // checks what `supabase functions deploy --use-api` relies on, after the build:
 // every entrypoint, import map and `static_files` glob of supabase/config.toml resolves
 // to files that exist; every file a shim reads at runtime is matched by a glob (else the

@@ -36,7 +36,7 @@ export const CALLERS: Caller[] = ["owner", "admin", "staff", "viewer", "outsider
 export type Refusal = [status: number, code: string] | null;
 
 /**
- * Who may do what (data-model.md, "Tenancy and roles"): non-members get
+ * Who may do what (docs/DATA_MODEL.md, "Roles"): non-members get
  * not_found, never forbidden, so another shop's ids cannot be probed; a
  * platform admin is no shop member; anon has no user at all.
  */

@@ -217,7 +217,7 @@ export function assertOk(answer: FnAnswer): any {
   return answer.body.data;
 }
 
-/** The error envelope of api.md with this status and code; returns `error`. */
+/** The error envelope (docs/BACKEND_API_REFERENCE.md) with this status and code; returns `error`. */
 // deno-lint-ignore no-explicit-any
 export function assertError(answer: FnAnswer, status: number, code: string): any {
   assert.equal(

@@ -1,4 +1,4 @@
-// The HTTP envelope every function shares (api.md, "Request" and "Errors"):
+// The HTTP envelope every function shares (docs/BACKEND_API_REFERENCE.md, "Responses" and "CORS"):
 // CORS preflight, methods, JSON, the closed set of actions, authentication.
 // All of these are refused before the database is asked anything.
 
@@ -15,7 +15,7 @@ import {
   uuid,
 } from "./helpers.ts";
 
-/** Each function's closed set of actions, as api.md lists them. */
+/** Each function's closed set of actions, as docs/BACKEND_API_REFERENCE.md lists them. */
 const ACTIONS: Record<FunctionName, string[]> = {
   "inventory-operations": ["update", "process_order", "restore_order", "get_low_stock"],
   "analytics-operations": ["generate_daily", "generate_product", "get_metrics", "get_shop_stats"],

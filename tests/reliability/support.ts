@@ -11,7 +11,7 @@
 
 import { assert, type FnAnswer, type FunctionName, type Sql, SUPABASE_ANON_KEY, SUPABASE_URL } from "../e2e/helpers.ts";
 
-/** Every code of api.md's closed set. */
+/** Every error code of docs/BACKEND_API_REFERENCE.md (a closed set). */
 export const ERROR_CODES = new Set([
   "invalid_json",
   "invalid_request",

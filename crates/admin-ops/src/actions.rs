@@ -9,7 +9,7 @@ pub const MAX_RANGE_DAYS: i64 = 366;
 /// Bounds of `list_backups.limit` (the SQL default is 20).
 pub const MAX_LIST_LIMIT: i64 = 100;
 
-/// `backup_logs.backup_type` (data-model.md).
+/// `backup_logs.backup_type` (docs/DATA_MODEL.md).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "snake_case")]
 #[cfg_attr(test, derive(ts_rs::TS), ts(rename_all = "snake_case"))]

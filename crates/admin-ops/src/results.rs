@@ -1,6 +1,6 @@
 //! The `data` each action answers with: the jsonb the SQL function returns, passed through
 //! unchanged (ARCHITECTURE.md, "The RPC contract"). Declared here for the TypeScript types
-//! and checked against sample answers in the tests. Row fields follow data-model.md;
+//! and checked against sample answers in the tests. Row fields follow docs/DATA_MODEL.md;
 //! counts are `i32` (Postgres `integer`, and a JavaScript `number`).
 
 use std::collections::BTreeMap;

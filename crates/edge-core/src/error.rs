@@ -3,7 +3,7 @@
 
 use serde_json::Value;
 
-/// Every error code a client can receive (api.md, "Errors").
+/// Every error code a client can receive (docs/BACKEND_API_REFERENCE.md, "Error codes").
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
 #[serde(rename_all = "snake_case")]
 #[cfg_attr(test, derive(ts_rs::TS), ts(rename_all = "snake_case"))]

@@ -10,7 +10,7 @@ use crate::error::{ApiError, ErrorCode};
 /// Largest accepted body. The shim passes at most one byte more, so larger bodies are detectable.
 pub const MAX_BODY_BYTES: usize = 64 * 1024;
 
-/// CORS headers on every response, preflight and errors included (api.md, "Request").
+/// CORS headers on every response, preflight and errors included (docs/BACKEND_API_REFERENCE.md, "CORS").
 pub const CORS_HEADERS: [(&str, &str); 4] = [
     ("access-control-allow-origin", "*"),
     (

@@ -2,7 +2,7 @@
 //! like Supabase's API gateway with `verify_jwt = true`: a valid project JWT
 //! is required (except for the CORS preflight), everything else passes
 //! through untouched. Gateway-made errors use the functions' own error shape
-//! (`{"error": {"code", "message", "request_id"}}`, docs: api.md) and carry
+//! (`{"error": {"code", "message", "request_id"}}`, docs/BACKEND_API_REFERENCE.md) and carry
 //! the CORS headers so a browser can read them.
 
 use axum::body::{Body, Bytes};

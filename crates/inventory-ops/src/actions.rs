@@ -6,7 +6,7 @@ use serde::Deserialize;
 /// Longest accepted `note` of a stock change.
 pub const MAX_NOTE_CHARS: usize = 500;
 
-/// Why a stock change happened (data-model.md, `stock_history.reason`).
+/// Why a stock change happened (docs/DATA_MODEL.md, `stock_history.reason`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "snake_case")]
 #[cfg_attr(test, derive(ts_rs::TS), ts(rename_all = "snake_case"))]

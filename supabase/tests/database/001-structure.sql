@@ -147,13 +147,12 @@ select is(
   null, 'every foreign key has an index led by its (first) column');
 
 -- The token columns really are unreadable, not just ungranted on paper.
-set local role authenticated;
-set local request.jwt.claims = '{"sub": "00000000-0000-4000-8000-000000000001", "role": "authenticated"}';
+select tests.authenticate_as('00000000-0000-4000-8000-000000000001');
 select throws_ok('select access_token from public.social_integrations', '42501', null,
   'authenticated selecting access_token is refused');
 select throws_ok('select public.get_social_integration_tokens(gen_random_uuid())', '42501', null,
   'authenticated cannot call the token-reading function');
-reset role;
+select tests.clear_authentication();
 
 select * from finish();
 rollback;

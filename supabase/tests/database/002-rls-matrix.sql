@@ -2,7 +2,7 @@
 -- every kind of caller, each cell asserted as allowed or denied:
 --   anon, a user of another shop (outsider), viewer, staff, admin and owner of
 --   the shop, and a platform admin who is not a member of it.
--- Each attempt runs as the real role (set role + request.jwt.claims) in a
+-- Each attempt runs as the real role (tests.authenticate_as, helpers.sql) in a
 -- subtransaction that is rolled back, so cells never affect each other.
 -- "allowed" means the statement touched exactly the fixture row; "denied"
 -- means it touched nothing (RLS) or was refused with 42501 (grant or RLS
@@ -95,12 +95,9 @@ declare
 begin
   begin
     if p_actor = 'anon' then
-      perform set_config('role', 'anon', true);
-      perform set_config('request.jwt.claims', '{"role": "anon"}', true);
+      perform tests.authenticate_as_anon();
     else
-      perform set_config('role', 'authenticated', true);
-      perform set_config('request.jwt.claims',
-        json_build_object('sub', v_user, 'role', 'authenticated')::text, true);
+      perform tests.authenticate_as(v_user);
     end if;
     if p_op = 'select' then
       execute p_sql into v_rows;

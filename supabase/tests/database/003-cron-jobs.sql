@@ -1,6 +1,6 @@
 -- 003-cron-jobs: the eight pg_cron jobs exist with their exact schedules and
 -- commands, run as the database owner (a trusted caller), and re-applying
--- 003_scheduled_jobs.sql updates them in place instead of duplicating them.
+-- the scheduled_jobs migration updates them in place instead of duplicating them.
 -- Runs in the database pg_cron serves (cron.database_name, `postgres`).
 begin;
 select plan(20);
@@ -25,7 +25,7 @@ select is(
   (select array_agg(e.jobname order by e.jobname) from expected_jobs e
     join cron.job j on j.jobname = e.jobname
    where position(e.command_calls in j.command) = 0),
-  null, 'each job calls what the spec says');
+  null, 'each job runs its documented command');
 
 select ok(
   (select bool_and(j.username = 'postgres' and j.database = current_database() and j.active)
@@ -49,18 +49,18 @@ select matches((select command from cron.job where jobname = 'cleanup-cron-run-d
 create temporary table jobs_before as select jobid, jobname from cron.job;
 set local client_min_messages = warning;
 \o /dev/null
-\ir ../../migrations/003_scheduled_jobs.sql
+\ir ../../migrations/20261129001200_scheduled_jobs.sql
 \o
 select is((select count(*) from cron.job), (select count(*) from jobs_before),
-  're-applying 003 adds no job');
+  're-applying the scheduled_jobs migration adds no job');
 select is(
   (select count(*) from cron.job j join jobs_before b using (jobid, jobname)),
-  (select count(*) from jobs_before), 're-applying 003 keeps every job id');
+  (select count(*) from jobs_before), 're-applying the scheduled_jobs migration keeps every job id');
 select is((select count(*) from cron.job where jobname in (select jobname from expected_jobs)), 8::bigint,
   'still exactly eight of our jobs');
 
 -- Job commands really run as the job would (as postgres, no JWT claims):
--- the cleanup commands of 003 executed verbatim do what they say.
+-- the cleanup commands of the scheduled jobs executed verbatim do what they say.
 select ok(private.is_trusted_caller(), 'a job session (postgres, no claims) is a trusted caller');
 
 insert into auth.users (id, email) values ('e0000000-0000-4000-8000-000000000001', 'cron@jobs.test');
@@ -98,11 +98,10 @@ select results_eq(
   $$select key from public.idempotency_keys where shop_id = 'e1000000-0000-4000-8000-000000000001'$$,
   array['fresh'], 'only keys older than 24 hours are gone');
 
-set local role authenticated;
-set local request.jwt.claims = '{"sub": "e0000000-0000-4000-8000-000000000001", "role": "authenticated"}';
+select tests.authenticate_as('e0000000-0000-4000-8000-000000000001');
 select throws_ok($$select private.purge_stock_history()$$, '42501', null,
   'a signed-in user cannot run the purge');
-reset role;
+select tests.clear_authentication();
 
 select * from finish();
 rollback;

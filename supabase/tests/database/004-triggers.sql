@@ -1,4 +1,4 @@
--- 004-triggers: what the triggers of 001 guarantee: profiles on signup,
+-- 004-triggers: what the triggers guarantee: profiles on signup,
 -- is_platform_admin never self-settable, the owner's membership, per-shop
 -- order numbers, the subscription ledger, append-only stock history,
 -- updated_at, last_message_at, stock tracking, time zone validation.
@@ -24,8 +24,7 @@ update auth.users set email = 'uno@triggers.test' where id = 'f0000000-0000-4000
 select is((select email from public.profiles where id = 'f0000000-0000-4000-8000-000000000001'),
   'uno@triggers.test', 'an email change follows into the profile');
 
-set local role authenticated;
-set local request.jwt.claims = '{"sub": "f0000000-0000-4000-8000-000000000001", "role": "authenticated"}';
+select tests.authenticate_as('f0000000-0000-4000-8000-000000000001');
 select throws_ok(
   $$update public.profiles set is_platform_admin = true where id = 'f0000000-0000-4000-8000-000000000001'$$,
   '42501', null, 'a user cannot set is_platform_admin on their own row');
@@ -36,7 +35,7 @@ select lives_ok(
   $$update public.profiles set full_name = 'Una Changed' where id = auth.uid()$$,
   'a user may change their own name');
 select is(private.is_platform_admin(), false, 'and is still not a platform admin');
-reset role;
+select tests.clear_authentication();
 select is((select full_name from public.profiles where id = 'f0000000-0000-4000-8000-000000000001'),
   'Una Changed', 'the allowed change was stored');
 
@@ -44,8 +43,7 @@ select is((select full_name from public.profiles where id = 'f0000000-0000-4000-
 -- A new shop makes its creator the owner member
 -- ---------------------------------------------------------------------------
 
-set local role authenticated;
-set local request.jwt.claims = '{"sub": "f0000000-0000-4000-8000-000000000001", "role": "authenticated"}';
+select tests.authenticate_as('f0000000-0000-4000-8000-000000000001');
 select lives_ok(
   $$insert into public.shops (id, name, slug, timezone)
     values ('f1000000-0000-4000-8000-000000000001', 'Trigger One', 'trigger-one', 'Asia/Dhaka')$$,
@@ -65,7 +63,7 @@ select throws_ok(
 select throws_ok(
   $$insert into public.shops (name, slug) values ('Bad slug', 'Bad Slug!')$$,
   '23514', null, 'a slug must be lowercase words joined by dashes');
-reset role;
+select tests.clear_authentication();
 
 insert into public.shops (id, owner_id, name, slug)
 values ('f2000000-0000-4000-8000-000000000002', 'f0000000-0000-4000-8000-000000000002', 'Trigger Two', 'trigger-two');
@@ -74,8 +72,7 @@ values ('f2000000-0000-4000-8000-000000000002', 'f0000000-0000-4000-8000-0000000
 -- Order numbers: per shop, increasing, not client-settable
 -- ---------------------------------------------------------------------------
 
-set local role authenticated;
-set local request.jwt.claims = '{"sub": "f0000000-0000-4000-8000-000000000001", "role": "authenticated"}';
+select tests.authenticate_as('f0000000-0000-4000-8000-000000000001');
 insert into public.form_submissions (id, shop_id, total) values
   ('f3000000-0000-4000-8000-000000000001', 'f1000000-0000-4000-8000-000000000001', 10),
   ('f3000000-0000-4000-8000-000000000002', 'f1000000-0000-4000-8000-000000000001', 20);
@@ -94,7 +91,7 @@ select throws_ok(
 select throws_ok(
   $$update public.form_submissions set stock_deducted_at = now() where id = 'f3000000-0000-4000-8000-000000000003'$$,
   '42501', null, 'a client cannot mark stock as deducted');
-reset role;
+select tests.clear_authentication();
 insert into public.form_submissions (shop_id, total) values ('f2000000-0000-4000-8000-000000000002', 5);
 select is((select order_number from public.form_submissions where shop_id = 'f2000000-0000-4000-8000-000000000002'),
   1, 'another shop has its own sequence');
@@ -148,13 +145,12 @@ select is(
     where shop_id = 'f2000000-0000-4000-8000-000000000002' and kind = 'new'),
   'starter/active', 'events record the plan and status they moved to');
 
-set local role service_role;
-set local request.jwt.claims = '{"role": "service_role"}';
+select tests.authenticate_as_service_role();
 select throws_ok(
   $$insert into public.subscription_events (shop_id, kind, plan, status, billing_interval, previous_mrr, new_mrr)
     values ('f2000000-0000-4000-8000-000000000002', 'new', 'pro', 'active', 'month', 0, 1000)$$,
   '42501', null, 'not even service_role can write a ledger row by hand');
-reset role;
+select tests.clear_authentication();
 
 -- ---------------------------------------------------------------------------
 -- stock_history is append-only; stock tracking stays consistent

@@ -12,8 +12,7 @@ values ('a5200000-0000-4000-8000-000000000001', 'a5100000-0000-4000-8000-0000000
        ('a5200000-0000-4000-8000-000000000002', 'a5100000-0000-4000-8000-000000000001', 'instagram', 'ig-1');
 
 -- As service_role, through the functions.
-set local role service_role;
-set local request.jwt.claims = '{"role": "service_role"}';
+select tests.authenticate_as_service_role();
 select ok(private.is_trusted_caller(), 'a service_role JWT is a trusted caller');
 select lives_ok(
   $$select public.set_social_integration_tokens('a5200000-0000-4000-8000-000000000001', 'EAAB-secret-page-token', 'refresh-me', '2030-01-01')$$,
@@ -29,7 +28,7 @@ select results_eq(
 select throws_ok(
   $$select public.get_social_integration_tokens('a5200000-0000-4000-8000-0000000000ff')$$,
   'PT404', 'not_found', 'an unknown integration is not_found');
-reset role;
+select tests.clear_authentication();
 
 -- At rest.
 select ok(
@@ -46,8 +45,7 @@ select is(
   null, 'a missing refresh token stays null');
 
 -- As the shop's owner (a signed-in user with every shop right).
-set local role authenticated;
-set local request.jwt.claims = '{"sub": "a5000000-0000-4000-8000-000000000001", "role": "authenticated"}';
+select tests.authenticate_as('a5000000-0000-4000-8000-000000000001');
 select ok(not private.is_trusted_caller(), 'a user JWT is not a trusted caller, even in a postgres session');
 select is(
   (select count(*) from public.social_integrations where shop_id = 'a5100000-0000-4000-8000-000000000001' and status = 'active'),
@@ -64,7 +62,7 @@ select throws_ok(
   '42501', null, 'the owner cannot call the encrypting function');
 select throws_ok($$select private.social_token_key()$$, '42501', null, 'the owner cannot read the key');
 select throws_ok($$select secret from private.app_secrets$$, '42501', null, 'the owner cannot read the key store');
-reset role;
+select tests.clear_authentication();
 
 select * from finish();
 rollback;

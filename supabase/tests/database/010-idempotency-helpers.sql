@@ -1,4 +1,4 @@
--- The idempotency helpers every mutating function uses (002): unseen keys,
+-- The idempotency helpers every mutating function uses: unseen keys,
 -- replay of the stored response, conflicts, scoping by shop, platform-wide
 -- keys, and that no API role can call them directly.
 begin;
@@ -35,7 +35,7 @@ select throws_ok(
 );
 
 select throws_ok(
-  $$select private.idempotency_lookup('00000000-0000-4000-a000-000000002001', 'key-1', 'process_order', 'h1')$$,
+  $$select private.idempotency_lookup('00000000-0000-4000-a000-000000002001', 'key-1', 'process_order_stock_changes', 'h1')$$,
   'PT422', 'idempotency_conflict',
   'the same key for another action is an idempotency_conflict'
 );
@@ -46,22 +46,22 @@ select is(
   'keys are scoped by shop: another shop''s identical key is unseen'
 );
 
-select private.idempotency_store(null, 'platform-key', 'create_backup', 'h9', '{"backup_log_id": 1}');
+select private.idempotency_store(null, 'platform-key', 'create_backup_snapshot', 'h9', '{"backup_log_id": 1}');
 
 select is(
-  private.idempotency_lookup(null, 'platform-key', 'create_backup', 'h9'),
+  private.idempotency_lookup(null, 'platform-key', 'create_backup_snapshot', 'h9'),
   '{"backup_log_id": 1}'::jsonb,
   'platform-wide keys (null shop) replay too'
 );
 
 select throws_ok(
-  $$select private.idempotency_store(null, 'platform-key', 'create_backup', 'h9', '{}')$$,
+  $$select private.idempotency_store(null, 'platform-key', 'create_backup_snapshot', 'h9', '{}')$$,
   '23505', null,
   'a platform-wide key cannot be stored twice (unique nulls not distinct)'
 );
 
 select throws_ok(
-  format($$select private.idempotency_lookup(null, %L, 'create_backup', 'h9')$$, repeat('x', 256)),
+  format($$select private.idempotency_lookup(null, %L, 'create_backup_snapshot', 'h9')$$, repeat('x', 256)),
   'PT400', 'invalid_request',
   'a key longer than 255 characters is invalid_request'
 );

@@ -1,4 +1,4 @@
--- update_stock (002) acting as real users: changes, set_to, compare-and-swap,
+-- update_stock acting as real users: changes, set_to, compare-and-swap,
 -- never negative, one history row per change, errors change nothing,
 -- authorization (another shop's item is not_found, a viewer is forbidden),
 -- idempotent replay.
@@ -19,8 +19,7 @@ create function pg_temp.mug_history() returns bigint language sql security defin
   select count(*) from public.stock_history where item_id = '00000000-0000-4000-a000-000000003001' $$;
 
 -- ---- as staff --------------------------------------------------------------
-set local role authenticated;
-set local request.jwt.claims = '{"sub": "00000000-0000-4000-a000-000000001002", "role": "authenticated"}';
+select tests.authenticate_as('00000000-0000-4000-a000-000000001002');
 
 create temp table first_change as
   select public.update_stock('00000000-0000-4000-a000-000000003001', p_change => -3, p_reason => 'sale',
@@ -133,18 +132,18 @@ select throws_ok(
   'PT422', 'idempotency_conflict', 'the same key with another change is idempotency_conflict');
 
 -- ---- as viewer ---------------------------------------------------------------
-set local request.jwt.claims = '{"sub": "00000000-0000-4000-a000-000000001003", "role": "authenticated"}';
+select tests.authenticate_as('00000000-0000-4000-a000-000000001003');
 select throws_ok($$select public.update_stock('00000000-0000-4000-a000-000000003001', p_change => 1)$$,
   'PT403', 'forbidden', 'a viewer may not change stock');
 select is(pg_temp.mug_stock(), 4, 'the viewer''s attempt changed nothing');
 
 -- ---- as the owner of shop B --------------------------------------------------
-set local request.jwt.claims = '{"sub": "00000000-0000-4000-a000-000000001004", "role": "authenticated"}';
+select tests.authenticate_as('00000000-0000-4000-a000-000000001004');
 select throws_ok($$select public.update_stock('00000000-0000-4000-a000-000000003001', p_change => -1)$$,
   'PT404', 'not_found', 'the owner of another shop gets not_found for shop A''s item');
 select is(pg_temp.mug_stock(), 4, 'the other shop''s attempt changed nothing');
 
-reset role;
+select tests.clear_authentication();
 select ok(
   not has_function_privilege('anon', 'public.update_stock(uuid, integer, text, text, uuid, text, integer, integer)', 'execute')
   and has_function_privilege('authenticated', 'public.update_stock(uuid, integer, text, text, uuid, text, integer, integer)', 'execute'),

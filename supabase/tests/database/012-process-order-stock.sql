@@ -1,9 +1,9 @@
--- process_order_stock_changes (002): lines of one item are summed, all or
+-- process_order_stock_changes: lines of one item are summed, all or
 -- nothing when one item is short, one sale history row per item, a second
 -- call is a no-op that says so, other shops' items are never touched,
 -- authorization and idempotent replay.
 begin;
-select plan(24);
+select plan(26);
 
 -- Shop A (owner, staff, viewer) and shop B (outsider): supabase/tests/helpers.sql.
 select tests.create_two_shops();
@@ -47,8 +47,7 @@ create function pg_temp.history_count() returns bigint language sql security def
 create function pg_temp.deducted_at(p_order uuid) returns timestamptz language sql security definer as $$
   select stock_deducted_at from public.form_submissions where id = p_order $$;
 
-set local role authenticated;
-set local request.jwt.claims = '{"sub": "00000000-0000-4000-a000-000000001002", "role": "authenticated"}';
+select tests.authenticate_as('00000000-0000-4000-a000-000000001002');
 
 select is(
   public.process_order_stock_changes('00000000-0000-4000-a000-000000004001'),
@@ -120,12 +119,19 @@ select is(
 select is(pg_temp.stocks() ->> 'Blue mug', '4', '... and deducted once');
 select throws_ok($$select public.process_order_stock_changes('00000000-0000-4000-a000-000000004002', 'order-7')$$,
   'PT422', 'idempotency_conflict', 'the key reused for another order is idempotency_conflict');
+select throws_ok($$select public.restore_order_stock('00000000-0000-4000-a000-000000004007', 'order-7')$$,
+  'PT422', 'idempotency_conflict', 'the key reused for another function is idempotency_conflict');
 
-set local request.jwt.claims = '{"sub": "00000000-0000-4000-a000-000000001003", "role": "authenticated"}';
+-- The key is stored under the SQL function's own name (not the edge action).
+select tests.clear_authentication();
+select is((select action from public.idempotency_keys where key = 'order-7'), 'process_order_stock_changes',
+  'the stored action is the SQL function name');
+
+select tests.authenticate_as('00000000-0000-4000-a000-000000001003');
 select throws_ok($$select public.process_order_stock_changes('00000000-0000-4000-a000-000000004003')$$,
   'PT403', 'forbidden', 'a viewer may not process an order');
 
-set local request.jwt.claims = '{"sub": "00000000-0000-4000-a000-000000001004", "role": "authenticated"}';
+select tests.authenticate_as('00000000-0000-4000-a000-000000001004');
 select throws_ok($$select public.process_order_stock_changes('00000000-0000-4000-a000-000000004003')$$,
   'PT404', 'not_found', 'another shop''s owner gets not_found for shop A''s order');
 select is(pg_temp.stocks(), '{"Blue mug": 4, "T-shirt": 2, "Shop B lamp": 7}'::jsonb,

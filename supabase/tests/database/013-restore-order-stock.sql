@@ -1,4 +1,4 @@
--- restore_order_stock (002): a cancelled or refunded order gets back exactly
+-- restore_order_stock: a cancelled or refunded order gets back exactly
 -- what was deducted, once; other statuses and never-deducted orders are
 -- refused; authorization.
 begin;
@@ -22,8 +22,7 @@ create function pg_temp.stocks() returns jsonb language sql security definer as 
 create function pg_temp.restored_at(p_order uuid) returns timestamptz language sql security definer as $$
   select stock_restored_at from public.form_submissions where id = p_order $$;
 
-set local role authenticated;
-set local request.jwt.claims = '{"sub": "00000000-0000-4000-a000-000000001002", "role": "authenticated"}';
+select tests.authenticate_as('00000000-0000-4000-a000-000000001002');
 
 select public.process_order_stock_changes('00000000-0000-4000-a000-000000004001');
 select is(pg_temp.stocks(), '{"Blue mug": 6, "T-shirt": 2}'::jsonb, 'setup: the order was deducted');
@@ -38,15 +37,15 @@ update public.form_submissions
        line_items = '[{"item_id": "00000000-0000-4000-a000-000000003001", "quantity": 40}]'
  where id = '00000000-0000-4000-a000-000000004001';
 
-set local request.jwt.claims = '{"sub": "00000000-0000-4000-a000-000000001003", "role": "authenticated"}';
+select tests.authenticate_as('00000000-0000-4000-a000-000000001003');
 select throws_ok($$select public.restore_order_stock('00000000-0000-4000-a000-000000004001')$$,
   'PT403', 'forbidden', 'a viewer may not restore stock');
-set local request.jwt.claims = '{"sub": "00000000-0000-4000-a000-000000001004", "role": "authenticated"}';
+select tests.authenticate_as('00000000-0000-4000-a000-000000001004');
 select throws_ok($$select public.restore_order_stock('00000000-0000-4000-a000-000000004001')$$,
   'PT404', 'not_found', 'another shop''s owner gets not_found');
 select is(pg_temp.stocks(), '{"Blue mug": 6, "T-shirt": 2}'::jsonb, 'the refused callers changed nothing');
 
-set local request.jwt.claims = '{"sub": "00000000-0000-4000-a000-000000001002", "role": "authenticated"}';
+select tests.authenticate_as('00000000-0000-4000-a000-000000001002');
 select is(
   public.restore_order_stock('00000000-0000-4000-a000-000000004001'),
   '{"order_id": "00000000-0000-4000-a000-000000004001", "already_restored": false,

@@ -1,4 +1,4 @@
--- get_low_stock_items (002): threshold precedence (argument, else the item's,
+-- get_low_stock_items: threshold precedence (argument, else the item's,
 -- else the shop default), only tracked active items of the caller's shop,
 -- any member may read, non-members get not_found.
 begin;
@@ -19,8 +19,7 @@ insert into public.items (id, shop_id, name, sku, track_stock, stock, low_stock_
   ('00000000-0000-4000-a000-000000003005', '00000000-0000-4000-a000-000000002001', 'Service', null, false, null, null, true),
   ('00000000-0000-4000-a000-000000003101', '00000000-0000-4000-a000-000000002002', 'Shop B empty', 'B1', true, 0, null, true);
 
-set local role authenticated;
-set local request.jwt.claims = '{"sub": "00000000-0000-4000-a000-000000001003", "role": "authenticated"}';
+select tests.authenticate_as('00000000-0000-4000-a000-000000001003');
 
 select is(
   public.get_low_stock_items('00000000-0000-4000-a000-000000002001'),
@@ -59,8 +58,7 @@ select throws_ok($$select public.get_low_stock_items('00000000-0000-4000-a000-00
 select throws_ok($$select public.get_low_stock_items('00000000-0000-4000-a000-00000000ffff')$$,
   'PT404', 'not_found', 'a missing shop is not_found');
 
-set local role service_role;
-set local request.jwt.claims = '{"role": "service_role"}';
+select tests.authenticate_as_service_role();
 select is(
   jsonb_array_length(public.get_low_stock_items('00000000-0000-4000-a000-000000002002') -> 'items'),
   1,

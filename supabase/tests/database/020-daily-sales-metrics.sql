@@ -1,4 +1,4 @@
--- generate_daily_sales_metrics (002): days are the shop's local days (an
+-- generate_daily_sales_metrics: days are the shop's local days (an
 -- order at 23:30 local and one at 00:30 local the next day land on different
 -- dates even though both are the same UTC date), revenue rules, re-running
 -- gives identical rows and picks up edits, authorization.
@@ -39,8 +39,7 @@ insert into public.form_submissions (id, shop_id, status, submitted_at, subtotal
   ('00000000-0000-4000-a000-000000004006', '00000000-0000-4000-a000-000000002001', 'completed',
    '2026-01-14 21:00-05', 999, 0, 'c6', '[]');
 
-set local role authenticated;
-set local request.jwt.claims = '{"sub": "00000000-0000-4000-a000-000000001002", "role": "authenticated"}';
+select tests.authenticate_as('00000000-0000-4000-a000-000000001002');
 
 create temp table first_run as
   select public.generate_daily_sales_metrics('2026-01-15', '00000000-0000-4000-a000-000000002001') as r;
@@ -99,27 +98,27 @@ select is(
 select throws_ok($$select public.generate_daily_sales_metrics('2026-01-15', null)$$,
   'PT403', 'forbidden', 'a shop member may not generate metrics for all shops');
 
-set local request.jwt.claims = '{"sub": "00000000-0000-4000-a000-000000001003", "role": "authenticated"}';
+select tests.authenticate_as('00000000-0000-4000-a000-000000001003');
 select throws_ok($$select public.generate_daily_sales_metrics('2026-01-15', '00000000-0000-4000-a000-000000002001')$$,
   'PT403', 'forbidden', 'a viewer may read metrics but not generate them');
 
-set local request.jwt.claims = '{"sub": "00000000-0000-4000-a000-000000001004", "role": "authenticated"}';
+select tests.authenticate_as('00000000-0000-4000-a000-000000001004');
 select throws_ok($$select public.generate_daily_sales_metrics('2026-01-15', '00000000-0000-4000-a000-000000002001')$$,
   'PT404', 'not_found', 'another shop''s owner gets not_found');
 
-set local request.jwt.claims = '{"sub": "00000000-0000-4000-a000-000000001005", "role": "authenticated"}';
+select tests.authenticate_as('00000000-0000-4000-a000-000000001005');
 select is(
   public.generate_daily_sales_metrics('2026-01-15', null) ->> 'date',
   '2026-01-15',
   'a platform admin may generate metrics for every shop'
 );
-reset role;
+select tests.clear_authentication();
 select ok(
   (select count(*) = (select count(*) from public.shops)
      from public.daily_sales_metrics where date = '2026-01-15'),
   '... one row per shop, including shops without orders'
 );
-set local request.jwt.claims = '';
+select tests.clear_authentication();
 select is(
   (public.generate_daily_sales_metrics('2026-01-16', null) -> 'shops')::integer,
   (select count(*)::integer from public.shops),

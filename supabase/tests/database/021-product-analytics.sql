@@ -1,4 +1,4 @@
--- generate_product_analytics (002): units, revenue, cost, profit, margin,
+-- generate_product_analytics: units, revenue, cost, profit, margin,
 -- order count, stock at the end of the period (reconstructed from later
 -- history), sell-through, days of cover, ABC classes; re-run identical;
 -- range limit and authorization.
@@ -30,8 +30,7 @@ insert into public.form_submissions (shop_id, status, submitted_at, line_items) 
 insert into public.stock_history (shop_id, item_id, change, previous_stock, new_stock, reason, created_at) values
   ('00000000-0000-4000-a000-000000002001', '00000000-0000-4000-a000-000000003001', 5, 5, 10, 'restock', '2026-01-15 09:00Z');
 
-set local role authenticated;
-set local request.jwt.claims = '{"sub": "00000000-0000-4000-a000-000000001002", "role": "authenticated"}';
+select tests.authenticate_as('00000000-0000-4000-a000-000000001002');
 
 create temp table first_run as
   select public.generate_product_analytics('00000000-0000-4000-a000-000000002001', '2026-01-01', '2026-01-10') as r;
@@ -70,7 +69,7 @@ select throws_ok(
   $$select public.generate_product_analytics('00000000-0000-4000-a000-000000002001', '2026-01-10', '2026-01-01')$$,
   'PT400', 'invalid_request', 'a period ending before it starts is invalid_request');
 
-set local request.jwt.claims = '{"sub": "00000000-0000-4000-a000-000000001003", "role": "authenticated"}';
+select tests.authenticate_as('00000000-0000-4000-a000-000000001003');
 select throws_ok(
   $$select public.generate_product_analytics('00000000-0000-4000-a000-000000002001', '2026-01-01', '2026-01-10')$$,
   'PT403', 'forbidden', 'a viewer may not generate analytics');
@@ -80,7 +79,7 @@ select is(
   'a viewer can read the shop''s analytics'
 );
 
-set local request.jwt.claims = '{"sub": "00000000-0000-4000-a000-000000001004", "role": "authenticated"}';
+select tests.authenticate_as('00000000-0000-4000-a000-000000001004');
 select throws_ok(
   $$select public.generate_product_analytics('00000000-0000-4000-a000-000000002001', '2026-01-01', '2026-01-10')$$,
   'PT404', 'not_found', 'another shop''s owner gets not_found');

@@ -1,4 +1,4 @@
--- get_sales_metrics (002): the pre-aggregated rows of a range and their
+-- get_sales_metrics: the pre-aggregated rows of a range and their
 -- totals, at most 366 days, only the caller's shop, read-only.
 begin;
 select plan(8);
@@ -13,8 +13,7 @@ insert into public.daily_sales_metrics (shop_id, date, orders, completed, cancel
   ('00000000-0000-4000-a000-000000002001', '2026-02-10', 2, 1, 0, 50, 0, 50, 20, 30, 2),
   ('00000000-0000-4000-a000-000000002002', '2026-02-01', 9, 9, 0, 999, 0, 999, 0, 999, 9);
 
-set local role authenticated;
-set local request.jwt.claims = '{"sub": "00000000-0000-4000-a000-000000001003", "role": "authenticated"}';
+select tests.authenticate_as('00000000-0000-4000-a000-000000001003');
 
 select is(
   jsonb_path_query_array(public.get_sales_metrics('00000000-0000-4000-a000-000000002001', '2026-02-01', '2026-02-09'),
@@ -43,7 +42,7 @@ select throws_ok($$select public.get_sales_metrics('00000000-0000-4000-a000-0000
 select throws_ok($$select public.get_sales_metrics('00000000-0000-4000-a000-000000002002', '2026-02-01', '2026-02-02')$$,
   'PT404', 'not_found', 'another shop''s metrics are not_found');
 
-reset role;
+select tests.clear_authentication();
 select is(
   (select provolatile from pg_proc where oid = 'public.get_sales_metrics(uuid, date, date)'::regprocedure),
   's'::"char",

@@ -1,4 +1,4 @@
--- get_shop_stats (002): one summary in the shop's local time: items and low
+-- get_shop_stats: one summary in the shop's local time: items and low
 -- stock, orders and revenue today and this month, open conversations.
 begin;
 select plan(6);
@@ -31,8 +31,7 @@ insert into public.conversations (shop_id, platform, external_id, status) values
   ('00000000-0000-4000-a000-000000002001', 'messenger', 'c2', 'closed'),
   ('00000000-0000-4000-a000-000000002002', 'messenger', 'c3', 'open');
 
-set local role authenticated;
-set local request.jwt.claims = '{"sub": "00000000-0000-4000-a000-000000001003", "role": "authenticated"}';
+select tests.authenticate_as('00000000-0000-4000-a000-000000001003');
 
 create temp table stats as select public.get_shop_stats('00000000-0000-4000-a000-000000002001') as r;
 

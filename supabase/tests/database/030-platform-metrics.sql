@@ -111,8 +111,7 @@ insert into public.data_extensions (shop_id, kind, amount, status, starts_at, en
   ('00000000-0000-4000-a000-000000030012', 'ai-pack', 9, 'active', now(), null, now());
 
 -- ---- as a platform admin ----------------------------------------------------
-set local role authenticated;
-set local request.jwt.claims = '{"sub": "00000000-0000-4000-a000-0000000300ad", "role": "authenticated"}';
+select tests.authenticate_as('00000000-0000-4000-a000-0000000300ad');
 
 create temp table day_d as select public.generate_platform_metrics('2024-03-15') as r;
 
@@ -178,8 +177,7 @@ select is(
   '2024-03-15',
   'get_platform_stats: latest is the newest day of the range');
 
-reset role;
-set local request.jwt.claims = '';
+select tests.clear_authentication();
 
 -- (as the database owner, a trusted caller, like pg_cron)
 select is(
@@ -195,8 +193,7 @@ select is(
   'one row per day, however often it is generated');
 
 -- ---- bad input ---------------------------------------------------------------
-set local role authenticated;
-set local request.jwt.claims = '{"sub": "00000000-0000-4000-a000-0000000300ad", "role": "authenticated"}';
+select tests.authenticate_as('00000000-0000-4000-a000-0000000300ad');
 
 select throws_ok(
   $$select public.generate_platform_metrics((now() at time zone 'utc')::date + 1)$$,

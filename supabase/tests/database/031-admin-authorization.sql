@@ -30,8 +30,7 @@ $$;
 create temp table state_before as select pg_temp.admin_tables_state() as s;
 
 -- ---- a shop owner (authenticated, not a platform admin) --------------------
-set local role authenticated;
-set local request.jwt.claims = '{"sub": "00000000-0000-4000-a000-000000031001", "role": "authenticated"}';
+select tests.authenticate_as('00000000-0000-4000-a000-000000031001');
 
 select throws_ok($$select public.generate_platform_metrics('2024-03-15')$$,
   'PT403', 'forbidden', 'owner: generate_platform_metrics is forbidden');
@@ -52,8 +51,7 @@ select is((select count(*)::integer from public.recovery_snapshots), 0,
   'owner: RLS hides the snapshots (they hold whole shops)');
 select is((select count(*)::integer from public.backup_logs), 0, 'owner: RLS hides the backup logs');
 
-reset role;
-set local request.jwt.claims = '';
+select tests.clear_authentication();
 select is(pg_temp.admin_tables_state(), (select s from state_before),
   'the forbidden calls changed nothing');
 
@@ -81,13 +79,11 @@ select is_empty(
             or has_function_privilege('anon', p.oid, 'execute'))$$,
   'no API role may call the private backup helpers directly (e.g. apply a snapshot unchecked)');
 
-set local role anon;
-set local request.jwt.claims = '{"role": "anon"}';
+select tests.authenticate_as_anon();
 select throws_ok($$select public.list_backups()$$, '42501', null, 'anon: permission denied');
 
 -- ---- a platform admin --------------------------------------------------------
-set local role authenticated;
-set local request.jwt.claims = '{"sub": "00000000-0000-4000-a000-0000000310ad", "role": "authenticated"}';
+select tests.authenticate_as('00000000-0000-4000-a000-0000000310ad');
 
 select lives_ok($$select public.generate_platform_metrics('2024-03-15')$$, 'admin: generate_platform_metrics');
 select is(jsonb_array_length(public.list_backups('00000000-0000-4000-a000-000000031101') -> 'snapshots'), 1,
@@ -109,8 +105,7 @@ select throws_ok($$select public.list_backups(null, 101)$$,
   'PT400', 'invalid_request', 'list_backups limit above 100 is invalid_request');
 
 -- ---- service_role (jobs, operators) ------------------------------------------
-set local role service_role;
-set local request.jwt.claims = '{"role": "service_role"}';
+select tests.authenticate_as_service_role();
 select is(
   jsonb_array_length(public.create_backup_snapshot('00000000-0000-4000-a000-000000031101', 'daily') -> 'snapshots'),
   1, 'service_role: create_backup_snapshot');

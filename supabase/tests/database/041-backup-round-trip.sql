@@ -57,14 +57,12 @@ insert into public.data_extensions (shop_id, kind, amount, status, starts_at) va
 
 -- Real stock movements, by the owner: the confirmed order deducts 2 mugs,
 -- a restock adds 3 tees (three stock_history rows).
-set local role authenticated;
-set local request.jwt.claims = '{"sub": "00000000-0000-4000-a000-000000041001", "role": "authenticated"}';
+select tests.authenticate_as('00000000-0000-4000-a000-000000041001');
 select public.process_order_stock_changes('00000000-0000-4000-a000-000000041601') is not null as processed \gset
 select public.update_stock('00000000-0000-4000-a000-000000041202', p_change => 3, p_reason => 'restock') is not null as restocked \gset
 select public.generate_daily_sales_metrics(p_date => (now() at time zone 'utc')::date,
                                            p_shop_id => '00000000-0000-4000-a000-000000041101') is not null as metrics \gset
-reset role;
-set local request.jwt.claims = '';
+select tests.clear_authentication();
 
 -- Last edited long ago, so a restore that let the updated_at trigger run
 -- would show.
@@ -80,8 +78,7 @@ create function pg_temp.shop_rows(p_shop_id uuid) returns jsonb language sql sec
 select pg_temp.shop_checksum('00000000-0000-4000-a000-000000041102') as shop_two_checksum \gset
 
 -- ---- a platform admin takes the snapshot ------------------------------------
-set local role authenticated;
-set local request.jwt.claims = '{"sub": "00000000-0000-4000-a000-0000000410ad", "role": "authenticated"}';
+select tests.authenticate_as('00000000-0000-4000-a000-0000000410ad');
 create temp table backup as
   select public.create_backup_snapshot('00000000-0000-4000-a000-000000041101') as r;
 select r -> 'snapshots' -> 0 ->> 'id' as snapshot_id, r -> 'snapshots' -> 0 ->> 'checksum' as snapshot_checksum
@@ -98,7 +95,7 @@ select is(:'snapshot_checksum', pg_temp.shop_checksum('00000000-0000-4000-a000-0
   'the stored checksum is the sha256 of the shop''s canonical rows');
 
 -- ---- the owner wrecks the shop --------------------------------------------------
-set local request.jwt.claims = '{"sub": "00000000-0000-4000-a000-000000041001", "role": "authenticated"}';
+select tests.authenticate_as('00000000-0000-4000-a000-000000041001');
 delete from public.form_submissions where shop_id = '00000000-0000-4000-a000-000000041101';
 delete from public.items where id = '00000000-0000-4000-a000-000000041203';
 update public.items set name = 'Mug v2', price = 99 where id = '00000000-0000-4000-a000-000000041201';
@@ -110,16 +107,14 @@ update public.conversations set status = 'closed' where id = '00000000-0000-4000
 delete from public.team_members where user_id = '00000000-0000-4000-a000-000000041003';
 delete from public.social_integrations where id = '00000000-0000-4000-a000-000000041701';
 update public.shops set name = 'Renamed' where id = '00000000-0000-4000-a000-000000041101';
-reset role;
-set local request.jwt.claims = '';
+select tests.clear_authentication();
 -- billing moves on meanwhile (service_role territory)
 update public.shops set subscription_plan = 'pro', subscription_amount = 49
  where id = '00000000-0000-4000-a000-000000041101';
 select pg_temp.shop_checksum('00000000-0000-4000-a000-000000041101') as wrecked_checksum \gset
 
 -- ---- the platform admin restores -----------------------------------------------
-set local role authenticated;
-set local request.jwt.claims = '{"sub": "00000000-0000-4000-a000-0000000410ad", "role": "authenticated"}';
+select tests.authenticate_as('00000000-0000-4000-a000-0000000410ad');
 create temp table restore as select public.restore_backup_snapshot(:'snapshot_id', p_dry_run => false) as r;
 select is(current_setting('session_replication_role'), 'origin',
   'triggers are on again once the restore returns');
@@ -136,8 +131,7 @@ select ok(
   'a dry run right after the restore finds nothing left to change');
 
 -- (row checks as the database owner: RLS shows shop rows to members only)
-reset role;
-set local request.jwt.claims = '';
+select tests.clear_authentication();
 select results_eq(
   $$select id, order_number, status::text from public.form_submissions
      where shop_id = '00000000-0000-4000-a000-000000041101' order by order_number$$,
@@ -190,8 +184,7 @@ select is(
   'a pre_restore snapshot keeps the shop as it was just before, so the restore can be undone');
 
 -- ---- the shop works after the restore ----------------------------------------------
-set local role authenticated;
-set local request.jwt.claims = '{"sub": "00000000-0000-4000-a000-000000041001", "role": "authenticated"}';
+select tests.authenticate_as('00000000-0000-4000-a000-000000041001');
 select is((select count(*)::integer from public.items), 3, 'the owner sees the restored items');
 insert into public.form_submissions (shop_id, customer_name, total) values
   ('00000000-0000-4000-a000-000000041101', 'After restore', 5);

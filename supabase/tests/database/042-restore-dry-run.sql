@@ -33,27 +33,24 @@ create function pg_temp.differences_summary(p_differences jsonb) returns jsonb l
   where t.changes <> '{}'::jsonb
 $$;
 
-set local role authenticated;
-set local request.jwt.claims = '{"sub": "00000000-0000-4000-a000-0000000420ad", "role": "authenticated"}';
+select tests.authenticate_as('00000000-0000-4000-a000-0000000420ad');
 select public.create_backup_snapshot('00000000-0000-4000-a000-000000042101') -> 'snapshots' -> 0 ->> 'id' as snapshot_id \gset
 select checksum as snapshot_checksum from public.recovery_snapshots where id = :'snapshot_id' \gset
 
 -- The owner edits one item, deletes one, adds one, deletes an order.
-set local request.jwt.claims = '{"sub": "00000000-0000-4000-a000-000000042001", "role": "authenticated"}';
+select tests.authenticate_as('00000000-0000-4000-a000-000000042001');
 update public.items set price = 11 where id = '00000000-0000-4000-a000-000000042202';
 delete from public.items where id = '00000000-0000-4000-a000-000000042203';
 insert into public.items (shop_id, name, price, stock) values ('00000000-0000-4000-a000-000000042101', 'Added', 3, 1);
 delete from public.form_submissions where id = '00000000-0000-4000-a000-000000042302';
 select id as added_item_id from public.items where name = 'Added' \gset
 
-reset role;
-set local request.jwt.claims = '';
+select tests.clear_authentication();
 select pg_temp.shop_checksum('00000000-0000-4000-a000-000000042101') as edited_checksum \gset
 create temp table logs_before as select count(*) as n from public.backup_logs;
 
 -- ---- dry run ------------------------------------------------------------------
-set local role authenticated;
-set local request.jwt.claims = '{"sub": "00000000-0000-4000-a000-0000000420ad", "role": "authenticated"}';
+select tests.authenticate_as('00000000-0000-4000-a000-0000000420ad');
 create temp table dry as select public.restore_backup_snapshot(:'snapshot_id') as r;
 
 select is((select r -> 'dry_run' from dry), 'true'::jsonb, 'without p_dry_run the restore is a dry run');
@@ -72,8 +69,7 @@ select is(
   'each list comes with its count');
 select ok((select r -> 'restored' = 'null'::jsonb from dry), 'a dry run restores nothing');
 
-reset role;
-set local request.jwt.claims = '';
+select tests.clear_authentication();
 select is(pg_temp.shop_checksum('00000000-0000-4000-a000-000000042101'), :'edited_checksum',
   'the dry run changed no row of the shop');
 select is((select count(*) from public.backup_logs), (select n from logs_before),
@@ -85,13 +81,12 @@ select is(
   1, 'a dry run takes no pre_restore snapshot');
 
 -- ---- the owner deletes the whole shop; the admin brings it back ----------------------
-set local role authenticated;
-set local request.jwt.claims = '{"sub": "00000000-0000-4000-a000-000000042001", "role": "authenticated"}';
+select tests.authenticate_as('00000000-0000-4000-a000-000000042001');
 delete from public.shops where id = '00000000-0000-4000-a000-000000042101';
 select is((select count(*)::integer from public.shops where id = '00000000-0000-4000-a000-000000042101'), 0,
   'the owner deleted the shop (its rows are gone with it)');
 
-set local request.jwt.claims = '{"sub": "00000000-0000-4000-a000-0000000420ad", "role": "authenticated"}';
+select tests.authenticate_as('00000000-0000-4000-a000-0000000420ad');
 create temp table revived as select public.restore_backup_snapshot(:'snapshot_id', false) as r;
 select is(
   (select public.create_backup_snapshot('00000000-0000-4000-a000-000000042101') -> 'snapshots' -> 0 ->> 'checksum'),
@@ -100,7 +95,7 @@ select is(
 select ok((select r -> 'pre_restore_snapshot_id' = 'null'::jsonb from revived),
   'no pre_restore snapshot of a shop that no longer exists');
 
-set local request.jwt.claims = '{"sub": "00000000-0000-4000-a000-000000042001", "role": "authenticated"}';
+select tests.authenticate_as('00000000-0000-4000-a000-000000042001');
 select is(
   (select array_agg(name order by name) from public.items),
   array['Deleted', 'Edited', 'Kept'],
@@ -114,8 +109,7 @@ select is(
   (select order_number from public.form_submissions where customer_name = 'Cara'),
   3, 'a new order after restoring a deleted shop does not reuse an order number');
 
-reset role;
-set local request.jwt.claims = '';
+select tests.clear_authentication();
 select is(
   (select subscription_plan::text || '/' || subscription_status::text from public.shops
     where id = '00000000-0000-4000-a000-000000042101'),

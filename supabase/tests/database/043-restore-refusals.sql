@@ -48,8 +48,7 @@ update public.recovery_snapshots
    set data = jsonb_set(data, '{items,0,price}', '1')
  where id = :'snapshot_id';
 
-set local role authenticated;
-set local request.jwt.claims = '{"sub": "00000000-0000-4000-a000-0000000430ad", "role": "authenticated"}';
+select tests.authenticate_as('00000000-0000-4000-a000-0000000430ad');
 select is(
   pg_temp.error_of(format('select public.restore_backup_snapshot(%L, false)', :'snapshot_id')),
   '{"code": "PT409", "message": "conflict", "reason": "checksum_mismatch"}'::jsonb,
@@ -58,8 +57,7 @@ select is(
   pg_temp.error_of(format('select public.restore_backup_snapshot(%L, true)', :'snapshot_id')),
   '{"code": "PT409", "message": "conflict", "reason": "checksum_mismatch"}'::jsonb,
   'a dry run of it is refused the same way');
-reset role;
-set local request.jwt.claims = '';
+select tests.clear_authentication();
 select is(pg_temp.shop_state('00000000-0000-4000-a000-000000043101'), (select s from state_before),
   'the refused restore changed nothing (rows, logs, snapshots, restored_at)');
 select is((select price from public.items where id = '00000000-0000-4000-a000-000000043201'), 45.00,
@@ -83,8 +81,7 @@ delete from auth.users where id = '00000000-0000-4000-a000-000000043002';
 update public.items set price = 50 where id = '00000000-0000-4000-a000-000000043201';
 select pg_temp.shop_state('00000000-0000-4000-a000-000000043101') as state_without_staff \gset
 
-set local role authenticated;
-set local request.jwt.claims = '{"sub": "00000000-0000-4000-a000-0000000430ad", "role": "authenticated"}';
+select tests.authenticate_as('00000000-0000-4000-a000-0000000430ad');
 select is(
   pg_temp.error_of(format('select public.restore_backup_snapshot(%L, false)', :'member_snapshot_id')),
   '{"code": "PT409", "message": "conflict", "reason": "dangling_reference"}'::jsonb,
@@ -92,8 +89,7 @@ select is(
 select ok(
   public.restore_backup_snapshot(:'member_snapshot_id') -> 'differences' -> 'team_members' -> 'insert' ->> 'count' = '1',
   'its dry run shows the member it would re-insert');
-reset role;
-set local request.jwt.claims = '';
+select tests.clear_authentication();
 select is(pg_temp.shop_state('00000000-0000-4000-a000-000000043101'), :'state_without_staff'::jsonb,
   'the refused restore changed nothing (the item edit made after the snapshot stays)');
 
@@ -105,14 +101,12 @@ insert into auth.users (id, email) values
   ('00000000-0000-4000-a000-000000043002', 'h3-ref-staff@test.local');
 select pg_temp.shop_state('00000000-0000-4000-a000-000000043101') as state_renamed \gset
 
-set local role authenticated;
-set local request.jwt.claims = '{"sub": "00000000-0000-4000-a000-0000000430ad", "role": "authenticated"}';
+select tests.authenticate_as('00000000-0000-4000-a000-0000000430ad');
 select is(
   pg_temp.error_of(format('select public.restore_backup_snapshot(%L, false)', :'member_snapshot_id')),
   '{"code": "PT409", "message": "conflict", "reason": "constraint_violation"}'::jsonb,
   'a snapshot whose unique slug now belongs to another shop is refused: PT409 conflict');
-reset role;
-set local request.jwt.claims = '';
+select tests.clear_authentication();
 select is(pg_temp.shop_state('00000000-0000-4000-a000-000000043101'), :'state_renamed'::jsonb,
   'and nothing changed');
 select is((select name from public.shops where slug = 'h3-guarded'), 'Newcomer',

@@ -35,14 +35,12 @@ select is(
     where shop_id = '00000000-0000-4000-a000-000000044101' and snapshot_type = 'manual'),
   interval '90 days', 'a new snapshot expires after 90 days');
 
-set local role authenticated;
-set local request.jwt.claims = '{"sub": "00000000-0000-4000-a000-0000000440ad", "role": "authenticated"}';
+select tests.authenticate_as('00000000-0000-4000-a000-0000000440ad');
 select is(public.cleanup_expired_snapshots(), jsonb_build_object('deleted', :expired_anywhere),
   'cleanup reports how many expired snapshots it deleted');
 select is(public.cleanup_expired_snapshots(), '{"deleted": 0}'::jsonb, 'a second run finds nothing left to delete');
 
-reset role;
-set local request.jwt.claims = '';
+select tests.clear_authentication();
 select is(
   (select count(*)::integer from public.recovery_snapshots where shop_id = '00000000-0000-4000-a000-000000044101'),
   2, 'of the shop''s four snapshots, the two expired ones are gone');

@@ -19,8 +19,7 @@ create function pg_temp.counts() returns jsonb language sql security definer as 
     'logs', (select count(*) from public.backup_logs where shop_id = '00000000-0000-4000-a000-000000045101'),
     'bowl', (select name from public.items where id = '00000000-0000-4000-a000-000000045201')) $$;
 
-set local role authenticated;
-set local request.jwt.claims = '{"sub": "00000000-0000-4000-a000-0000000450ad", "role": "authenticated"}';
+select tests.authenticate_as('00000000-0000-4000-a000-0000000450ad');
 
 create temp table first_backup as
   select public.create_backup_snapshot('00000000-0000-4000-a000-000000045101', 'manual', 'backup-key-1') as r;
@@ -44,21 +43,17 @@ select is(
 
 -- restore with a key
 select (select r from first_backup) -> 'snapshots' -> 0 ->> 'id' as snapshot_id \gset
-reset role;
-set local request.jwt.claims = '';
+select tests.clear_authentication();
 update public.items set name = 'Chipped bowl' where id = '00000000-0000-4000-a000-000000045201';
-set local role authenticated;
-set local request.jwt.claims = '{"sub": "00000000-0000-4000-a000-0000000450ad", "role": "authenticated"}';
+select tests.authenticate_as('00000000-0000-4000-a000-0000000450ad');
 
 create temp table first_restore as
   select public.restore_backup_snapshot(:'snapshot_id', false, 'restore-key-1') as r;
 select pg_temp.counts() as after_first_restore \gset
-reset role;
-set local request.jwt.claims = '';
+select tests.clear_authentication();
 -- the shop changes again after the restore; a retry must not undo that
 update public.items set name = 'Glued bowl' where id = '00000000-0000-4000-a000-000000045201';
-set local role authenticated;
-set local request.jwt.claims = '{"sub": "00000000-0000-4000-a000-0000000450ad", "role": "authenticated"}';
+select tests.authenticate_as('00000000-0000-4000-a000-0000000450ad');
 
 select is(public.restore_backup_snapshot(:'snapshot_id', false, 'restore-key-1'), (select r from first_restore),
   'a retried restore returns the first response');

@@ -1,6 +1,8 @@
--- Realtime: the tables a dashboard watches join the `supabase_realtime`
+-- realtime: the tables a dashboard watches join the `supabase_realtime`
 -- publication (hosted Supabase creates it empty; the local baseline does
--- the same). Realtime then delivers each change only to subscribers whose
+-- the same). One appended file rather than a statement in each table's
+-- concern file: what is published, and why, reads in one place, and a
+-- project that already applied the other migrations gets it with a push. Realtime then delivers each change only to subscribers whose
 -- role and JWT claims can select the row under row-level security.
 --
 --   items             live stock on the catalog, low-stock alerts

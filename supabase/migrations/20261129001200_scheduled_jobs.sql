@@ -1,12 +1,12 @@
--- 003_scheduled_jobs: the pg_cron jobs (schedules in UTC).
+-- scheduled_jobs: the pg_cron jobs (schedules in UTC).
 --
 -- cron.schedule(job_name, ...) updates the job of that name in place, so
--- re-applying this file never duplicates a job. Jobs run as the database
+-- re-applying this migration never duplicates a job. Jobs run as the database
 -- owner (postgres) without JWT claims: private.is_trusted_caller() is true
 -- for them, which is what the platform-wide functions require.
 --
--- The commands name the functions of 002 and the admin functions by their
--- contract names and p_-arguments (docs/ARCHITECTURE.md); pg_cron stores them
+-- The commands name the SQL functions by their names and p_-arguments
+-- (docs/DATA_MODEL.md); pg_cron stores them
 -- as text and resolves them when the job runs.
 
 create extension if not exists pg_cron;
@@ -41,7 +41,7 @@ select cron.schedule(
 );
 
 -- stock_history is append-only; private.purge_stock_history is the one path
--- its guard trigger lets delete rows (see 001).
+-- its guard trigger lets delete rows (catalog_inventory).
 select cron.schedule(
   'cleanup-old-stock-history', '0 6 1 * *',
   $$select private.purge_stock_history(p_older_than => interval '365 days')$$

@@ -104,6 +104,14 @@ async fn poll(
         .map_err(|e| catalog::describe(&e))?;
     tracing::info!(slot, "realtime capture reading the slot");
     capturing.send_replace(true);
+    // Channels that joined while the database was away learn now that they are live.
+    for conn in realtime.hub.conns() {
+        for channel in conn.channels() {
+            if !channel.bindings.is_empty() && channel.announce() {
+                conn.send(crate::socket::subscribed(conn.vsn, &channel));
+            }
+        }
+    }
     loop {
         let end: String = client
             .query_one(&position, &[])

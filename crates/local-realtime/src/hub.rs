@@ -45,9 +45,16 @@ pub struct Channel {
     pub join_ref: Option<String>,
     pub identity: Mutex<Arc<Identity>>,
     pub bindings: Vec<Binding>,
+    /// Whether "Subscribed to PostgreSQL" went out (once the slot is read).
+    pub announced: AtomicBool,
 }
 
 impl Channel {
+    /// True the first time it is called: the caller sends the announcement.
+    pub fn announce(&self) -> bool {
+        !self.announced.swap(true, Ordering::SeqCst)
+    }
+
     pub fn identity(&self) -> Arc<Identity> {
         self.identity
             .lock()
@@ -193,6 +200,7 @@ mod tests {
                 exp: 0,
             })),
             bindings: Vec::new(),
+            announced: AtomicBool::new(false),
         };
         assert!(conn.join(channel("1")).is_none());
         assert!(conn.join(channel("2")).is_some());

@@ -337,6 +337,7 @@ impl Session {
             join_ref: inbound.join_ref.clone(),
             identity: Mutex::new(Arc::new(identity)),
             bindings: bindings.clone().unwrap_or_default(),
+            announced: std::sync::atomic::AtomicBool::new(false),
         };
         if let Some(old) = self.conn.join(channel) {
             // A second join of a topic replaces the first (Phoenix closes the old one).
@@ -362,22 +363,26 @@ impl Session {
             return;
         }
         let join_ref = inbound.join_ref.as_deref();
-        let (status, message) = match bindings {
-            Err(message) => ("error", message),
-            Ok(_) if !*self.realtime.capturing.borrow() => (
+        match bindings {
+            Err(message) => self.send(protocol::system(
+                vsn,
+                join_ref,
+                topic,
+                "postgres_changes",
                 "error",
-                "Realtime was unable to connect to the project database".to_owned(),
-            ),
-            Ok(_) => ("ok", "Subscribed to PostgreSQL".to_owned()),
-        };
-        self.send(protocol::system(
-            vsn,
-            join_ref,
-            topic,
-            "postgres_changes",
-            status,
-            &message,
-        ));
+                &message,
+            )),
+            // While the slot is not being read (the database is away), the
+            // announcement waits for the capture task to send it.
+            Ok(_) if *self.realtime.capturing.borrow() => {
+                if let Some(channel) = self.conn.channel(topic) {
+                    if channel.announce() {
+                        self.send(subscribed(vsn, &channel));
+                    }
+                }
+            }
+            Ok(_) => {}
+        }
     }
 
     /// Resolves each `postgres_changes` entry to the publication's tables
@@ -439,6 +444,18 @@ impl Session {
         }
         Ok(bindings)
     }
+}
+
+/// The `system` message that tells realtime-js its postgres_changes are live.
+pub fn subscribed(vsn: Vsn, channel: &Channel) -> String {
+    protocol::system(
+        vsn,
+        channel.join_ref.as_deref(),
+        &channel.topic,
+        "postgres_changes",
+        "ok",
+        "Subscribed to PostgreSQL",
+    )
 }
 
 /// A stable id per distinct entry (Realtime uses a hash of the params too):

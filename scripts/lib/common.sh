@@ -85,7 +85,7 @@ export PATH="$ROOT/node_modules/.bin:$HOME/.cargo/bin:$PATH"
 
 DEBIAN_PACKAGES=(
   postgresql-15 postgresql-15-cron postgresql-15-pgtap postgresql-15-plpgsql-check
-  libtap-parser-sourcehandler-pgtap-perl curl
+  postgresql-15-wal2json libtap-parser-sourcehandler-pgtap-perl curl
 )
 
 step() { printf '\033[1m==> %s\033[0m\n' "$*"; }
@@ -163,10 +163,24 @@ max_connections = 200
 timezone = 'UTC'
 log_min_messages = warning
 EOF
+  pg_configure_realtime
+}
+
+# Logical decoding for the local Realtime (wal2json reads the WAL through a
+# temporary slot). Also added to clusters made before Realtime existed; they
+# need a restart to pick it up (scripts/dev down, then scripts/dev).
+pg_configure_realtime() {
+  grep -q '^wal_level = logical' "$PG_DATA/postgresql.conf" && return 0
+  cat >>"$PG_DATA/postgresql.conf" <<EOF
+wal_level = logical
+max_replication_slots = 20
+max_wal_senders = 10
+EOF
 }
 
 pg_start() {
   pg_init
+  pg_configure_realtime
   if pg_is_running; then note "postgres already running on port $PG_PORT"; return 0; fi
   step "starting postgres on 127.0.0.1:$PG_PORT"
   as_pg_user "$PG_BIN/pg_ctl" -D "$PG_DATA" -l "$PG_LOG" -w -t 60 start >/dev/null

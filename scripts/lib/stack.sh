@@ -163,6 +163,8 @@ functions_start() {
   done
 }
 
+# The gateway also serves the local Realtime; its replication slot needs a
+# login with REPLICATION (the local superuser).
 gateway_start() { # [function upstreams, default: the three functions]
   local upstreams="${1:-$(gateway_function_upstreams)}"
   ensure_keys
@@ -175,7 +177,7 @@ gateway_start() { # [function upstreams, default: the three functions]
     SUPABASE_URL="http://127.0.0.1:$GATEWAY_PORT" AUTH_DATABASE_URL="$AUTH_DATABASE_URL" \
     AUTH_SIGNING_KEYS_PATH="$(signing_keys_path)" \
     SUPABASE_PUBLISHABLE_KEY="$SUPABASE_PUBLISHABLE_KEY" SUPABASE_SECRET_KEY="$SUPABASE_SECRET_KEY" \
-    FUNCTIONS_UPSTREAMS="$upstreams" proc_start gateway "$GATEWAY_BIN" serve
+    FUNCTIONS_UPSTREAMS="$upstreams" REALTIME_DATABASE_URL="$DATABASE_URL" proc_start gateway "$GATEWAY_BIN" serve
   echo "$AUTH_SIGNING" >"$RUN_DIR/gateway.signing"
   wait_for_http "http://127.0.0.1:$GATEWAY_PORT/health" gateway
 }
@@ -213,4 +215,14 @@ db_is_migrated() {
 e2e_tests() {
   (set -a; source "$STACK_ENV"; set +a
    cd "$ROOT" && deno test --allow-net --allow-env --allow-read tests/e2e/)
+}
+
+# supabase-js channels against the local Realtime (tests/realtime/). The
+# restart test stops and starts this stack's gateway (stackControl), so run
+# it only on a stack of your own, like the reliability layer.
+realtime_tests() {
+  (set -a; source "$STACK_ENV"; set +a
+   export STACK_NAME GATEWAY_PROFILE
+   cd "$ROOT" && deno test --no-prompt --allow-net --allow-env --allow-read --allow-write="$ROOT/.local" \
+     --allow-run=bash tests/realtime/)
 }

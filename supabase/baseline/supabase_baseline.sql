@@ -9,7 +9,8 @@
 --   * auth.uid(), auth.role(), auth.jwt(), auth.email() defined the way
 --     supabase/auth defines them (reading request.jwt.claims);
 --   * Supabase's generous default grants on schema public, so that our
---     migrations are tested against the same defaults they must revoke.
+--     migrations are tested against the same defaults they must revoke;
+--   * the publication `supabase_realtime` (empty), which Realtime reads.
 --
 -- Idempotent: safe to run twice, and in several databases of one cluster
 -- (roles are cluster-wide, so they are only created when missing).
@@ -192,3 +193,15 @@ grant usage on schema auth to supabase_auth_admin;
 grant select, insert, update, delete on auth.users, auth.sessions, auth.refresh_tokens
   to supabase_auth_admin;
 grant usage on sequence auth.refresh_tokens_id_seq to supabase_auth_admin;
+
+-- Realtime's publication: a hosted project has `supabase_realtime` from the
+-- start, empty, owned by postgres (so migrations may add their tables);
+-- the local Realtime delivers changes of the tables in it.
+do $$
+begin
+  if not exists (select 1 from pg_publication where pubname = 'supabase_realtime') then
+    create publication supabase_realtime;
+  end if;
+end
+$$;
+alter publication supabase_realtime owner to postgres;

@@ -1,8 +1,9 @@
 //! A local PostgREST-compatible gateway: `/rest/v1/*` with PostgREST's
 //! semantics over a connection pool that logs in as `authenticator`,
 //! `/functions/v1/<name>` forwarded to the Deno processes serving the edge
-//! functions, like the Supabase API gateway, and `/auth/v1/*` served by the
-//! local auth stand-in (crates/local-auth).
+//! functions, like the Supabase API gateway, `/auth/v1/*` served by the
+//! local auth stand-in (crates/local-auth) and `/realtime/v1` by the local
+//! Realtime (crates/local-realtime) when `REALTIME_DATABASE_URL` is set.
 
 pub mod auth;
 mod db;
@@ -58,6 +59,9 @@ pub struct Config {
     /// The exposed schema (PostgREST's `db-schemas`).
     pub schema: String,
     pub limits: Limits,
+    /// A login with REPLICATION for the local Realtime at `/realtime/v1`
+    /// (absent: no Realtime).
+    pub realtime_database_url: Option<String>,
 }
 
 impl Config {
@@ -66,8 +70,8 @@ impl Config {
     /// (`name=url,...`), `GATEWAY_POOL_SIZE` (16), `GATEWAY_DB_SCHEMA` (public),
     /// `AUTH_SIGNING_KEYS_PATH` (unset: legacy HS256), `SUPABASE_URL`
     /// (`http://127.0.0.1:<port>`), `AUTH_DATABASE_URL` (unset: no `/auth/v1`),
-    /// `SUPABASE_PUBLISHABLE_KEY`, `SUPABASE_SECRET_KEY` and the `GATEWAY_*`
-    /// limits (`Limits::from_env`).
+    /// `SUPABASE_PUBLISHABLE_KEY`, `SUPABASE_SECRET_KEY`, `REALTIME_DATABASE_URL`
+    /// and the `GATEWAY_*` limits (`Limits::from_env`).
     pub fn from_env() -> Result<Self, String> {
         let var = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
         let database_url = var("GATEWAY_DATABASE_URL")
@@ -108,6 +112,7 @@ impl Config {
             pool_size,
             schema: var("GATEWAY_DB_SCHEMA").unwrap_or_else(|| "public".into()),
             limits: Limits::from_env(var)?,
+            realtime_database_url: var("REALTIME_DATABASE_URL"),
         })
     }
 }
@@ -208,6 +213,10 @@ pub async fn app(config: Config) -> Result<Router, String> {
         keys,
         api_keys: config.api_keys.clone(),
     });
+    let realtime = config
+        .realtime_database_url
+        .as_ref()
+        .map(|url| realtime(&config, &credentials, url));
     let state = AppState {
         callers: limits::CallerTurns::new(&config.limits),
         config: Arc::new(config),
@@ -234,7 +243,35 @@ pub async fn app(config: Config) -> Result<Router, String> {
         let auth_api = auth_api.layer(middleware::from_fn_with_state(state, auth_body_limits));
         router = router.nest("/auth/v1", auth_api);
     }
+    if let Some(realtime) = realtime {
+        router = router.nest("/realtime/v1", realtime?);
+    }
     Ok(router.layer(middleware::from_fn(log_request)))
+}
+
+/// The local Realtime (crates/local-realtime): it checks tokens with this
+/// gateway's own verification and probes rows through the same login.
+fn realtime(
+    config: &Config,
+    credentials: &Arc<auth::Credentials>,
+    replication_url: &str,
+) -> Result<Router, String> {
+    let credentials = Arc::clone(credentials);
+    let verify: local_realtime::VerifyToken = Arc::new(move |token: &str| {
+        auth::verify(token, &credentials.keys)
+            .map(|caller| caller.claims)
+            .map_err(|error| match error.message.as_str() {
+                "JWT expired" => local_realtime::TokenError::Expired,
+                _ => local_realtime::TokenError::Invalid(error.message),
+            })
+    });
+    local_realtime::router(local_realtime::Config {
+        database_url: config.database_url.clone(),
+        replication_database_url: replication_url.to_owned(),
+        publication: "supabase_realtime".into(),
+        verify,
+        limits: local_realtime::Limits::default(),
+    })
 }
 
 /// A superuser login would bypass nothing (the role switch drops its

@@ -9,7 +9,8 @@ use local_auth::KeySet;
 
 const USAGE: &str = "usage:
   gateway [serve]      serve /rest/v1 and /functions/v1 (env: GATEWAY_PORT, GATEWAY_DATABASE_URL or DATABASE_URL,
-                       SUPABASE_JWT_SECRET, FUNCTIONS_UPSTREAMS, GATEWAY_POOL_SIZE, GATEWAY_DB_SCHEMA)
+                       SUPABASE_JWT_SECRET, FUNCTIONS_UPSTREAMS, GATEWAY_POOL_SIZE, GATEWAY_DB_SCHEMA),
+                       and /realtime/v1 when REALTIME_DATABASE_URL (a login with REPLICATION) is set
   gateway token --role <anon|authenticated|service_role> [--sub <uuid>] [--email <email>] [--ttl-secs <n>]
                        print a JWT: anon and service_role keys HS256 with SUPABASE_JWT_SECRET; user tokens
                        ES256 with the first key of AUTH_SIGNING_KEYS_PATH (unset: HS256), iss $SUPABASE_URL/auth/v1";

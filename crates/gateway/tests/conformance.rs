@@ -138,6 +138,7 @@ fn harness() -> &'static Harness {
                     pool_size: 8,
                     schema: "public".to_owned(),
                     limits: gateway::Limits::default(),
+                    realtime_database_url: None,
                 };
                 let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
                     .await
@@ -478,6 +479,7 @@ async fn database_unreachable_is_503_json() {
         pool_size: 2,
         schema: "public".to_owned(),
         limits: gateway::Limits::default(),
+        realtime_database_url: None,
     };
     let router = gateway::app(config).await.unwrap_or_else(|e| panic!("{e}"));
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")

@@ -405,7 +405,7 @@ async function coldStart(entry: string, body: unknown, readPaths: string): Promi
   const started = performance.now();
   const child = new Deno.Command("deno", {
     args: ["run", "--allow-net", "--allow-env", `--allow-read=${readPaths}`, entry],
-    env: { PORT: String(COLD_PORT), SUPABASE_URL: GATEWAY, SUPABASE_ANON_KEY: ANON_KEY },
+    env: { PORT: String(COLD_PORT), SUPABASE_URL: GATEWAY, SUPABASE_ANON_KEY: ANON_KEY, SUPABASE_JWT_SECRET: env("SUPABASE_JWT_SECRET") },
     cwd: ROOT,
     stdout: "null",
     stderr: "null",

@@ -84,7 +84,7 @@ functions_start() {
   anon="$(grep '^SUPABASE_ANON_KEY=' "$STACK_ENV" | cut -d= -f2-)"
   for name in "${FUNCTION_NAMES[@]}"; do
     PORT="$(function_port "$name")" SUPABASE_URL="http://127.0.0.1:$GATEWAY_PORT" SUPABASE_ANON_KEY="$anon" \
-      proc_start "fn-$name" deno run --allow-net --allow-env --allow-read="$ROOT/functions" \
+      SUPABASE_JWT_SECRET="$SUPABASE_JWT_SECRET" proc_start "fn-$name" deno run --allow-net --allow-env --allow-read="$ROOT/functions" \
       "$ROOT/functions/$name/index.ts"
   done
   # OPTIONS is the one method a function answers 200 without a JWT.

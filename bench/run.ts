@@ -14,6 +14,8 @@ const env = (name: string): string => {
   return value;
 };
 
+import { measureVerifyCost, verifyCostSection, verifyCostTarget } from "./verify_cost.ts";
+
 const ROOT = new URL("..", import.meta.url).pathname.replace(/\/$/, "");
 const GATEWAY = env("SUPABASE_URL");
 const JWT = env("BENCH_JWT");
@@ -572,6 +574,8 @@ async function main() {
   if (!grow.success) throw new Error(`history.sql failed: ${new TextDecoder().decode(grow.stderr)}`);
   const dailyAfter = await caseDaily();
   const cold = await caseColdStart();
+  log("caller verification cost (bench/verify_cost.ts)");
+  const verifyCost = await measureVerifyCost();
   const loadAfter = await loadAverage();
   const minutes = (Date.now() - startedAt.getTime()) / 60000;
 
@@ -595,6 +599,7 @@ async function main() {
       `${ratio(median(dailyAfter.buffersPerShop), median(dailyBefore.buffersPerShop))}x`,
       median(dailyAfter.buffersPerShop) <= 1.1 * median(dailyBefore.buffersPerShop),
     ],
+    verifyCostTarget(verifyCost),
   ];
 
   const dailyRows = PATHS.map((path) => {
@@ -704,6 +709,7 @@ Ratio ours/peer: **${ratio(median(cold.times.ours), median(cold.times.peer))}**.
 |---|---:|---:|---:|
 ${cold.modules.map((m) => `| ${m.name} | ${m.raw.toLocaleString("en-US")} | ${m.gzip.toLocaleString("en-US")} | ${m.glue.toLocaleString("en-US")} |`).join("\n")}
 
+${verifyCostSection(verifyCost)}
 ## Reproduce
 
 \`\`\`sh

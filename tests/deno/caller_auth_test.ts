@@ -111,6 +111,40 @@ test("algorithm confusion: an HS256 token keyed with the project's public key is
   assertMatch(message, /HS256/);
 });
 
+test("RS256 verifies against the project's RSA key, and only with that key's kid", async () => {
+  const rsa = await crypto.subtle.generateKey(
+    { name: "RSASSA-PKCS1-v1_5", modulusLength: 2048, publicExponent: new Uint8Array([1, 0, 1]), hash: "SHA-256" },
+    true,
+    ["sign", "verify"],
+  );
+  const { kty, n, e } = await crypto.subtle.exportKey("jwk", rsa.publicKey);
+  const rsaUpstream = startFakePostgrest(() => Response.json(LOW_STOCK));
+  rsaUpstream.setJwks({ keys: [TEST_SIGNING_KEY.jwk, { kty, n, e, kid: "rsa-key", alg: "RS256", use: "sig" }] });
+  const withRsa = await startShim(ENTRYPOINT, { SUPABASE_URL: rsaUpstream.url, SUPABASE_ANON_KEY: TEST_ANON_KEY });
+  const signRs256 = async (kid: string) => {
+    const part = (value: unknown) =>
+      btoa(JSON.stringify(value)).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
+    const input = `${part({ alg: "RS256", typ: "JWT", kid })}.${part(userClaims())}`;
+    const signature = new Uint8Array(
+      await crypto.subtle.sign("RSASSA-PKCS1-v1_5", rsa.privateKey, new TextEncoder().encode(input)),
+    );
+    return `${input}.${btoa(String.fromCharCode(...signature)).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "")}`;
+  };
+  try {
+    const valid = await call(withRsa.url, bearer(await signRs256("rsa-key")));
+    assertEquals(valid.status, 200, await valid.clone().text());
+    await valid.body?.cancel();
+    const before = rsaUpstream.requests.length;
+    const wrongKid = await call(withRsa.url, bearer(await signRs256(TEST_KID)));
+    assertEquals(wrongKid.status, 401, await wrongKid.clone().text());
+    assertEquals((await wrongKid.json()).error.code, "unauthorized");
+    assertEquals(rsaUpstream.requests.length, before);
+  } finally {
+    await withRsa.stop();
+    await rsaUpstream.stop();
+  }
+});
+
 test("HS256 verifies with the legacy secret when one is configured, and only then", async () => {
   const legacy = await startShim(ENTRYPOINT, { ...baseEnv, SUPABASE_JWT_SECRET: LEGACY_SECRET });
   try {

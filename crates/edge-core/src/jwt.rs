@@ -411,10 +411,6 @@ impl KeySet {
             }
         }
     }
-
-    pub fn keys(&self) -> &[Jwk] {
-        &self.keys
-    }
 }
 
 /// The tokens this isolate has verified, until they expire: a client sends the same session
@@ -813,7 +809,7 @@ mod tests {
         let mut keys = loaded(vec![ec_key("k1")], 0.0);
         keys.fetch_started(JWKS_REFETCH_INTERVAL_MS);
         assert!(keys.fetch_finished(Err("timeout".into())).is_err());
-        assert_eq!(keys.keys(), &[ec_key("k1")]);
+        assert_eq!(keys.keys, vec![ec_key("k1")]);
         assert!(
             keys.fetch_finished(Ok(vec![])).is_err(),
             "nothing in flight"

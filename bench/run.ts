@@ -16,6 +16,8 @@ const env = (name: string): string => {
   return value;
 };
 
+import { measureVerifyCost, verifyCostSection, verifyCostTarget } from "./verify_cost.ts";
+
 const ROOT = new URL("..", import.meta.url).pathname.replace(/\/$/, "");
 const GATEWAY = env("SUPABASE_URL");
 const JWT = env("BENCH_JWT");
@@ -407,7 +409,7 @@ async function coldStart(entry: string, body: unknown, readPaths: string): Promi
   const started = performance.now();
   const child = new Deno.Command("deno", {
     args: ["run", "--allow-net", "--allow-env", `--allow-read=${readPaths}`, entry],
-    env: { PORT: String(COLD_PORT), SUPABASE_URL: GATEWAY, SUPABASE_ANON_KEY: ANON_KEY },
+    env: { PORT: String(COLD_PORT), SUPABASE_URL: GATEWAY, SUPABASE_ANON_KEY: ANON_KEY, SUPABASE_JWT_SECRET: env("SUPABASE_JWT_SECRET") },
     cwd: ROOT,
     stdout: "null",
     stderr: "null",
@@ -574,6 +576,8 @@ async function main() {
   if (!grow.success) throw new Error(`history.sql failed: ${new TextDecoder().decode(grow.stderr)}`);
   const dailyAfter = await caseDaily();
   const cold = await caseColdStart();
+  log("caller verification cost (bench/verify_cost.ts)");
+  const verifyCost = await measureVerifyCost();
   const loadAfter = await loadAverage();
   const minutes = (Date.now() - startedAt.getTime()) / 60000;
 
@@ -597,6 +601,7 @@ async function main() {
       `${ratio(median(dailyAfter.buffersPerShop), median(dailyBefore.buffersPerShop))}x`,
       median(dailyAfter.buffersPerShop) <= 1.1 * median(dailyBefore.buffersPerShop),
     ],
+    verifyCostTarget(verifyCost),
   ];
 
   const dailyRows = PATHS.map((path) => {
@@ -706,6 +711,7 @@ Ratio ours/peer: **${ratio(median(cold.times.ours), median(cold.times.peer))}**.
 |---|---:|---:|---:|
 ${cold.modules.map((m) => `| ${m.name} | ${m.raw.toLocaleString("en-US")} | ${m.gzip.toLocaleString("en-US")} | ${m.glue.toLocaleString("en-US")} |`).join("\n")}
 
+${verifyCostSection(verifyCost)}
 ## Reproduce
 
 \`\`\`sh

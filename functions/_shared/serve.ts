@@ -27,6 +27,10 @@ export interface WasmRequest {
 export interface WasmEnv {
   supabase_url: string;
   anon_key: string;
+  /** `SUPABASE_SECRET_KEYS` as the platform sets it (a JSON map), or empty; Rust parses it. */
+  secret_keys: string;
+  /** The legacy HS256 secret, or empty: HS256 tokens are then refused. */
+  jwt_secret: string;
 }
 
 interface WasmResponse {
@@ -49,9 +53,13 @@ const CORS_HEADERS: Record<string, string> = {
 };
 
 /**
- * `SUPABASE_URL` and the anon key as the Edge Runtime provides them: `SUPABASE_ANON_KEY`,
- * else the `default` entry of the JSON in `SUPABASE_PUBLISHABLE_KEYS` (newer projects).
- * Missing values are passed on empty; Rust answers every request with a logged `internal`.
+ * The environment as the Edge Runtime provides it: `SUPABASE_URL`; the anon key
+ * (`SUPABASE_ANON_KEY`, else the `default` entry of the JSON in `SUPABASE_PUBLISHABLE_KEYS`,
+ * newer projects), sent upstream as `apikey` with a user's JWT; `SUPABASE_SECRET_KEYS`,
+ * the keys a trusted caller may send in `apikey`; and the legacy JWT secret, which
+ * verifies HS256 tokens: `SUPABASE_JWT_SECRET` (the local stack and self-hosting set it),
+ * else `LEGACY_JWT_SECRET` (hosted projects refuse secrets named `SUPABASE_*`).
+ * Missing URL or anon key are passed on empty; Rust answers every request with a logged `internal`.
  */
 export function readEnv(): WasmEnv {
   const supabase_url = Deno.env.get("SUPABASE_URL") ?? "";
@@ -68,7 +76,12 @@ export function readEnv(): WasmEnv {
   if (!supabase_url || !anon_key) {
     console.error("SUPABASE_URL or the anon key is not set; every request will fail");
   }
-  return { supabase_url, anon_key };
+  return {
+    supabase_url,
+    anon_key,
+    secret_keys: Deno.env.get("SUPABASE_SECRET_KEYS") ?? "",
+    jwt_secret: Deno.env.get("SUPABASE_JWT_SECRET") || Deno.env.get("LEGACY_JWT_SECRET") || "",
+  };
 }
 
 /**

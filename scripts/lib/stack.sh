@@ -154,6 +154,7 @@ functions_start() {
     PORT="$(function_port "$name")" SUPABASE_URL="http://127.0.0.1:$GATEWAY_PORT" SUPABASE_ANON_KEY="$anon" \
       SUPABASE_PUBLISHABLE_KEYS="{\"default\":\"$SUPABASE_PUBLISHABLE_KEY\"}" \
       SUPABASE_SECRET_KEYS="{\"default\":\"$SUPABASE_SECRET_KEY\"}" \
+      SUPABASE_JWT_SECRET="$SUPABASE_JWT_SECRET" \
       proc_start "fn-$name" deno run --allow-net --allow-env --allow-read="$ROOT/functions" \
       "$ROOT/functions/$name/index.ts"
   done

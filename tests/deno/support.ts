@@ -10,9 +10,76 @@ export const SUPABASE_DIR = `${ROOT_PATH}/supabase`;
 
 export { FUNCTIONS } from "../functions.ts";
 
-/** A syntactically valid compact JWS; PostgREST (faked here) is what verifies tokens. */
-export const TEST_JWT = "eyJhbGciOiJIUzI1NiJ9.eyJyb2xlIjoiYXV0aGVudGljYXRlZCJ9.c2lnbmF0dXJl";
 export const TEST_ANON_KEY = "test-anon-key";
+
+// ---------------------------------------------------------------- the test project's keys
+
+/** Where a Supabase project publishes its signing keys (the fake upstream serves them). */
+export const JWKS_PATH = "/auth/v1/.well-known/jwks.json";
+export const TEST_KID = "test-signing-key-1";
+
+const encoder = new TextEncoder();
+
+function base64url(bytes: Uint8Array | string): string {
+  const raw = typeof bytes === "string" ? encoder.encode(bytes) : bytes;
+  let binary = "";
+  for (const byte of raw) binary += String.fromCharCode(byte);
+  return btoa(binary).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
+}
+
+/** A fresh ES256 key pair, its public half as a JWK with `kid` (what a JWKS lists). */
+export async function es256KeyPair(kid: string) {
+  const pair = await crypto.subtle.generateKey({ name: "ECDSA", namedCurve: "P-256" }, true, ["sign", "verify"]);
+  const { kty, crv, x, y } = await crypto.subtle.exportKey("jwk", pair.publicKey);
+  return { privateKey: pair.privateKey, jwk: { kty, crv, x, y, kid, alg: "ES256", use: "sig" } };
+}
+
+/** The project's signing key: its public JWK is what the fake upstream serves at `JWKS_PATH`. */
+export const TEST_SIGNING_KEY = await es256KeyPair(TEST_KID);
+export const TEST_JWKS = { keys: [TEST_SIGNING_KEY.jwk] };
+
+/** A signed-in user's claims as Supabase Auth issues them, valid for an hour. */
+export function userClaims(extra: Record<string, unknown> = {}): Record<string, unknown> {
+  const now = Math.floor(Date.now() / 1000);
+  return {
+    iss: "http://127.0.0.1/auth/v1",
+    sub: crypto.randomUUID(),
+    aud: "authenticated",
+    role: "authenticated",
+    iat: now,
+    exp: now + 3600,
+    session_id: crypto.randomUUID(),
+    is_anonymous: false,
+    ...extra,
+  };
+}
+
+/** An ES256 JWT signed with `key` (default: the project's key) under `header`. */
+export async function signEs256(
+  claims: Record<string, unknown>,
+  header: Record<string, unknown> = { kid: TEST_KID },
+  key: CryptoKey = TEST_SIGNING_KEY.privateKey,
+): Promise<string> {
+  const input = `${base64url(JSON.stringify({ alg: "ES256", typ: "JWT", ...header }))}.${base64url(JSON.stringify(claims))}`;
+  const signature = await crypto.subtle.sign({ name: "ECDSA", hash: "SHA-256" }, key, encoder.encode(input));
+  return `${input}.${base64url(new Uint8Array(signature))}`;
+}
+
+/** An HS256 JWT signed with `secret` (the legacy scheme), under `header`. */
+export async function signHs256(
+  claims: Record<string, unknown>,
+  secret: string | Uint8Array<ArrayBuffer>,
+  header: Record<string, unknown> = {},
+): Promise<string> {
+  const input = `${base64url(JSON.stringify({ alg: "HS256", typ: "JWT", ...header }))}.${base64url(JSON.stringify(claims))}`;
+  const raw = typeof secret === "string" ? encoder.encode(secret) : secret;
+  const key = await crypto.subtle.importKey("raw", raw, { name: "HMAC", hash: "SHA-256" }, false, ["sign"]);
+  const signature = await crypto.subtle.sign("HMAC", key, encoder.encode(input));
+  return `${input}.${base64url(new Uint8Array(signature))}`;
+}
+
+/** A valid user session token of the test project: every shim verifies it against `TEST_JWKS`. */
+export const TEST_JWT = await signEs256(userClaims());
 
 export interface FunctionConfig {
   entrypoint?: string;
@@ -126,12 +193,21 @@ export interface RecordedRequest {
   body: string;
 }
 
-/** A stand-in for PostgREST: answers with `respond` and records what it was sent. */
+/**
+ * A stand-in for the project's API: PostgREST answers with `respond` and records what it
+ * was sent; `JWKS_PATH` answers `jwks` (the test project's keys unless replaced) and is
+ * counted apart, in `jwksFetches`.
+ */
 export function startFakePostgrest(
   respond: (request: RecordedRequest) => Response | Promise<Response>,
 ) {
   const requests: RecordedRequest[] = [];
+  const state = { jwks: TEST_JWKS as unknown, jwksFetches: 0 };
   const server = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen() {} }, async (request) => {
+    if (new URL(request.url).pathname === JWKS_PATH) {
+      state.jwksFetches++;
+      return state.jwks === null ? new Response("", { status: 404 }) : Response.json(state.jwks);
+    }
     const recorded = {
       method: request.method,
       path: new URL(request.url).pathname,
@@ -144,6 +220,10 @@ export function startFakePostgrest(
   return {
     url: `http://127.0.0.1:${server.addr.port}`,
     requests,
+    /** How often the JWKS was fetched so far. */
+    jwksFetches: () => state.jwksFetches,
+    /** Replaces the key set served from now on; `null` answers 404 (no /auth/v1). */
+    setJwks: (jwks: unknown) => (state.jwks = jwks),
     stop: () => server.shutdown(),
   };
 }

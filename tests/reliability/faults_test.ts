@@ -12,7 +12,7 @@
 //    (scripts/lib/supervise) logs the crash and starts it again, and it serves
 //    within seconds without anyone running a command.
 
-import { assert, connectDb, type FunctionName, test } from "../e2e/helpers.ts";
+import { assert, connectDb, type FunctionName, signJwt, test } from "../e2e/helpers.ts";
 import { createItem, createOrder, createWorld, destroyWorld, type Line } from "../e2e/fixtures.ts";
 import {
   callFunction,
@@ -321,6 +321,8 @@ test("a hung upstream: the function gives up after its RPC timeout with 503, not
       PORT: String(port),
       SUPABASE_URL: `http://127.0.0.1:${(blackHole.addr as Deno.NetAddr).port}`,
       SUPABASE_ANON_KEY: "anon",
+      // The function verifies the caller's HS256 token itself, without the (hung) JWKS.
+      SUPABASE_JWT_SECRET: Deno.env.get("SUPABASE_JWT_SECRET") ?? "",
     },
     stdout: "null",
     stderr: "null",
@@ -332,7 +334,7 @@ test("a hung upstream: the function gives up after its RPC timeout with 503, not
       20_000,
       async () => (await fetch(url, { method: "OPTIONS" }).then((r) => r.body?.cancel().then(() => r.ok))) === true,
     );
-    const world = { jwt: "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJ4In0.c2ln" };
+    const world = { jwt: await signJwt({ sub: crypto.randomUUID(), role: "authenticated", aud: "authenticated" }) };
     const answers = await Promise.all(
       Array.from(
         { length: 3 },

@@ -5,21 +5,32 @@
 use js_sys::{Object, Reflect, Uint8Array};
 use wasm_bindgen::{JsCast, JsValue};
 
-use crate::dispatch::{route, Action, Route};
+use crate::dispatch::{admit, plan, Action, Admission};
 use crate::error::{ApiError, ErrorCode};
 use crate::http::{HttpRequest, HttpResponse};
 use crate::rpc::{read_rpc_response, Env, RpcRequest, RPC_TIMEOUT_MS};
 
 /// Answers one request of the shim: `{method, url, headers, body, request_id}` and
-/// `{supabase_url, anon_key}` in, `{status, headers, body}` out. Never rejects for an
-/// expected failure.
+/// `{supabase_url, anon_key, secret_keys, jwt_secret}` in, `{status, headers, body}` out.
+/// Never rejects for an expected failure.
 pub async fn serve<A: Action>(request: JsValue, env: JsValue) -> JsValue {
     let request = decode_request(&request);
     let request_id = request.request_id.clone();
-    let routed = decode_env(&env).and_then(|env| route::<A>(&request, &env));
-    let outcome = match routed {
-        Ok(Route::Preflight) => return encode_response(&HttpResponse::preflight(&request_id)),
-        Ok(Route::Call(rpc)) => call(&rpc).await,
+    let admitted = decode_env(&env).and_then(|env| Ok((admit(&request, &env)?, env)));
+    let outcome = match admitted {
+        Ok((Admission::Preflight, _)) => {
+            return encode_response(&HttpResponse::preflight(&request_id))
+        }
+        Ok((Admission::Post(auth), env)) => {
+            // The caller is verified before the body is even parsed, and long before any RPC.
+            match crate::webcrypto::verify(&auth, &env).await {
+                Ok(()) => match plan::<A>(&request, &env, &auth) {
+                    Ok(rpc) => call(&rpc).await,
+                    Err(error) => Err(error),
+                },
+                Err(error) => Err(error),
+            }
+        }
         Err(error) => Err(error),
     };
     let response = match outcome {
@@ -117,10 +128,12 @@ fn decode_request(request: &JsValue) -> HttpRequest {
 }
 
 fn decode_env(env: &JsValue) -> Result<Env, ApiError> {
-    Env::new(
+    Ok(Env::new(
         &get_string(env, "supabase_url"),
         &get_string(env, "anon_key"),
-    )
+    )?
+    .with_secret_keys(&get_string(env, "secret_keys"))?
+    .with_legacy_jwt_secret(&get_string(env, "jwt_secret")))
 }
 
 fn encode_response(response: &HttpResponse) -> JsValue {

@@ -43,19 +43,34 @@ pub enum Route {
     Call(RpcRequest),
 }
 
-/// Decides the route of a request; every refusal happens here, before any upstream call.
-pub fn route<A: Action>(request: &HttpRequest, env: &Env) -> Result<Route, ApiError> {
+/// The first step of a request: the preflight, the method and the form of the caller's
+/// credentials. The wasm boundary verifies a JWT (`jwt`) between this and [`plan`], so a
+/// refused caller learns nothing about the body.
+#[derive(Debug, PartialEq)]
+pub enum Admission {
+    /// `OPTIONS`: answer the CORS preflight.
+    Preflight,
+    /// A `POST` with credentials of an accepted form.
+    Post(AuthContext),
+}
+
+pub fn admit(request: &HttpRequest, env: &Env) -> Result<Admission, ApiError> {
     match request.method.as_str() {
-        "OPTIONS" => return Ok(Route::Preflight),
-        "POST" => {}
-        other => {
-            return Err(ApiError::new(
-                ErrorCode::MethodNotAllowed,
-                format!("{other} is not allowed; use POST"),
-            ))
-        }
+        "OPTIONS" => Ok(Admission::Preflight),
+        "POST" => Ok(Admission::Post(AuthContext::from_request(request, env)?)),
+        other => Err(ApiError::new(
+            ErrorCode::MethodNotAllowed,
+            format!("{other} is not allowed; use POST"),
+        )),
     }
-    let auth = AuthContext::from_request(request)?;
+}
+
+/// The second step, for a verified caller: the body, the action and its one RPC request.
+pub fn plan<A: Action>(
+    request: &HttpRequest,
+    env: &Env,
+    auth: &AuthContext,
+) -> Result<RpcRequest, ApiError> {
     let action: A = parse_action(&request.body)?;
     let idempotency_key = match action.idempotency() {
         Idempotency::ReadOnly => None,
@@ -64,7 +79,16 @@ pub fn route<A: Action>(request: &HttpRequest, env: &Env) -> Result<Route, ApiEr
         }
     };
     let call = action.rpc_call(idempotency_key)?;
-    Ok(Route::Call(RpcRequest::build(env, &auth, &call)))
+    Ok(RpcRequest::build(env, auth, &call))
+}
+
+/// Both steps without the signature check: every refusal that needs no key happens here,
+/// before any upstream call.
+pub fn route<A: Action>(request: &HttpRequest, env: &Env) -> Result<Route, ApiError> {
+    match admit(request, env)? {
+        Admission::Preflight => Ok(Route::Preflight),
+        Admission::Post(auth) => Ok(Route::Call(plan::<A>(request, env, &auth)?)),
+    }
 }
 
 /// The action the `fault-injection` feature adds: it panics while routing, so the shim's

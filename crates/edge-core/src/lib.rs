@@ -2,14 +2,16 @@
 //!
 //! Plain Rust, tested natively: the request and response envelopes, the closed `ApiError`
 //! set mapped to HTTP once, auth context, idempotency keys, the PostgREST RPC request
-//! builder and the mapping of PostgREST answers. Only `boundary` (wasm32 only) touches
-//! JavaScript: it converts the shim's objects and sends RPC requests with `fetch`.
+//! builder, the mapping of PostgREST answers and the JWT checks. Only `boundary` and
+//! `webcrypto` (wasm32 only) touch JavaScript: they convert the shim's objects, send RPC
+//! requests and the JWKS fetch with `fetch`, and check signatures with WebCrypto.
 
 pub mod auth;
 pub mod dispatch;
 pub mod error;
 pub mod http;
 pub mod idempotency;
+pub mod jwt;
 pub mod rpc;
 pub mod validate;
 
@@ -21,8 +23,10 @@ pub mod testing;
 
 #[cfg(target_arch = "wasm32")]
 pub mod boundary;
+#[cfg(target_arch = "wasm32")]
+mod webcrypto;
 
-pub use dispatch::{parse_action, route, Action, Idempotency, Route};
+pub use dispatch::{admit, parse_action, plan, route, Action, Admission, Idempotency, Route};
 pub use error::{ApiError, ErrorCode};
 pub use http::{HttpRequest, HttpResponse};
 pub use rpc::{read_rpc_response, Env, RpcCall, RpcRequest};

@@ -5,7 +5,7 @@ use serde::Deserialize;
 use serde_json::value::RawValue;
 use serde_json::{Map, Value};
 
-use crate::auth::AuthContext;
+use crate::auth::{same_key, AuthContext};
 use crate::error::{ApiError, ErrorCode};
 
 /// How long one RPC request may take before the edge gives up and answers 503
@@ -22,6 +22,10 @@ pub struct Env {
     pub supabase_url: String,
     /// `SUPABASE_ANON_KEY` or the publishable key; sent as `apikey` only.
     pub anon_key: String,
+    /// The values of `SUPABASE_SECRET_KEYS` (a JSON map of name to `sb_secret_...`).
+    secret_keys: Vec<String>,
+    /// The legacy HS256 secret, when the project still accepts tokens signed with it.
+    pub legacy_jwt_secret: Option<String>,
 }
 
 impl Env {
@@ -40,7 +44,45 @@ impl Env {
         Ok(Env {
             supabase_url: supabase_url.to_string(),
             anon_key: anon_key.trim().to_string(),
+            secret_keys: Vec::new(),
+            legacy_jwt_secret: None,
         })
+    }
+
+    /// The secret keys a trusted caller may send in `apikey`, from `SUPABASE_SECRET_KEYS`
+    /// as hosted projects provide it (`{"default": "sb_secret_..."}`); empty means none.
+    pub fn with_secret_keys(mut self, json: &str) -> Result<Env, ApiError> {
+        if json.trim().is_empty() {
+            return Ok(self);
+        }
+        let keys: Map<String, Value> = serde_json::from_str(json).map_err(|e| {
+            ApiError::internal(format!("SUPABASE_SECRET_KEYS is not a JSON object: {e}"))
+        })?;
+        self.secret_keys = keys
+            .into_values()
+            .filter_map(|key| key.as_str().map(str::trim).map(str::to_string))
+            .filter(|key| !key.is_empty())
+            .collect();
+        Ok(self)
+    }
+
+    /// The legacy JWT secret (`SUPABASE_JWT_SECRET`); empty means HS256 tokens are refused.
+    pub fn with_legacy_jwt_secret(mut self, secret: &str) -> Env {
+        self.legacy_jwt_secret = Some(secret.to_string()).filter(|s| !s.is_empty());
+        self
+    }
+
+    /// Whether `apikey` is one of the project's secret keys.
+    pub fn is_secret_key(&self, apikey: &str) -> bool {
+        // Every key is compared, so the time taken does not say which one matched.
+        self.secret_keys
+            .iter()
+            .fold(false, |found, key| same_key(apikey, key) | found)
+    }
+
+    /// Where the project publishes its JWT signing keys.
+    pub fn jwks_url(&self) -> String {
+        format!("{}{}", self.supabase_url, crate::jwt::JWKS_PATH)
     }
 }
 
@@ -83,17 +125,29 @@ pub struct RpcRequest {
 }
 
 impl RpcRequest {
-    /// `POST {supabase_url}/rest/v1/rpc/<function>` with the caller's JWT (so RLS sees the
-    /// caller) and the anon key as `apikey` (never as the Bearer token).
+    /// `POST {supabase_url}/rest/v1/rpc/<function>` with the caller's credentials as they
+    /// came: a JWT with the anon key as `apikey` (never as the Bearer token), so RLS sees
+    /// the caller; or the caller's secret key as `apikey` (and as Bearer if it was sent so).
     pub fn build(env: &Env, auth: &AuthContext, call: &RpcCall) -> RpcRequest {
+        let mut headers: Vec<(String, String)> = match auth {
+            AuthContext::Jwt(token) => vec![
+                ("Authorization".into(), format!("Bearer {token}")),
+                ("apikey".into(), env.anon_key.clone()),
+            ],
+            AuthContext::SecretKey {
+                apikey,
+                authorization,
+            } => authorization
+                .iter()
+                .map(|value| ("Authorization".to_string(), value.clone()))
+                .chain([("apikey".to_string(), apikey.clone())])
+                .collect(),
+        };
+        headers.push(("Content-Type".into(), "application/json".into()));
+        headers.push(("Accept".into(), "application/json".into()));
         RpcRequest {
             url: format!("{}/rest/v1/rpc/{}", env.supabase_url, call.function),
-            headers: vec![
-                ("Authorization".into(), format!("Bearer {}", auth.token())),
-                ("apikey".into(), env.anon_key.clone()),
-                ("Content-Type".into(), "application/json".into()),
-                ("Accept".into(), "application/json".into()),
-            ],
+            headers,
             body: Value::Object(call.args.clone()).to_string(),
         }
     }
@@ -209,7 +263,8 @@ mod tests {
             .into(),
             ..HttpRequest::default()
         };
-        AuthContext::from_request(&request).expect("well-formed bearer")
+        AuthContext::from_request(&request, &Env::new("http://x", "anon").expect("env"))
+            .expect("well-formed bearer")
     }
 
     fn error_of(status: u16, body: Value) -> ApiError {
@@ -245,6 +300,51 @@ mod tests {
         assert_eq!(
             body,
             json!({"p_item_id": "0b0e7a4e-6f2c-4f1e-9d5b-7c1a2b3c4d5e", "p_change": -2})
+        );
+    }
+
+    #[test]
+    fn a_secret_key_caller_is_forwarded_with_its_own_key() {
+        let env = Env::new("https://abc.supabase.co", "sb_publishable_xyz").expect("valid env");
+        let call = RpcCall::new("cleanup_expired_snapshots");
+        for authorization in [None, Some("Bearer sb_secret_k".to_string())] {
+            let auth = AuthContext::SecretKey {
+                apikey: "sb_secret_k".into(),
+                authorization: authorization.clone(),
+            };
+            let request = RpcRequest::build(&env, &auth, &call);
+            let sent = |name: &str| {
+                request
+                    .headers
+                    .iter()
+                    .find(|(n, _)| n == name)
+                    .map(|(_, v)| v.clone())
+            };
+            assert_eq!(sent("apikey").as_deref(), Some("sb_secret_k"));
+            assert_eq!(sent("Authorization"), authorization);
+        }
+    }
+
+    #[test]
+    fn secret_keys_come_from_the_json_map() {
+        let env = Env::new("http://x", "anon").expect("env");
+        let env = env
+            .with_secret_keys(
+                r#"{"default": "sb_secret_a", "cron": " sb_secret_b ", "bad": 7, "empty": ""}"#,
+            )
+            .expect("a JSON map");
+        assert!(env.is_secret_key("sb_secret_a"));
+        assert!(env.is_secret_key("sb_secret_b"));
+        assert!(!env.is_secret_key("sb_secret_c"));
+        assert!(!env.is_secret_key(""));
+        let error = Env::new("http://x", "anon")
+            .expect("env")
+            .with_secret_keys("sb_secret_a")
+            .expect_err("not JSON");
+        assert_eq!(error.code, ErrorCode::Internal);
+        assert_eq!(
+            Env::new("http://x/", "anon").expect("env").jwks_url(),
+            "http://x/auth/v1/.well-known/jwks.json"
         );
     }
 

@@ -256,6 +256,13 @@ begin
       '{"field": "reason"}',
       'reason must be one of restock, sale, order_cancelled, return, damage, correction, manual');
   end if;
+  -- The same limit the inventory function checks: the direct RPC path must not
+  -- store more in the append-only history than the edge would.
+  if length(p_note) > 500 then
+    perform private.raise_api_error(400, 'invalid_request',
+      '{"field": "note"}',
+      'note must be at most 500 characters');
+  end if;
 
   select i.id, i.shop_id, i.name, i.track_stock
     into v_item
@@ -268,6 +275,16 @@ begin
   end if;
 
   perform private.assert_shop_role(v_item.shop_id, 'staff', 'item', p_item_id);
+
+  -- The reference is an order of the item's own shop: history must never
+  -- point into another shop. Unknown and foreign ids get the same answer.
+  if p_reference_id is not null
+     and not exists (select 1 from public.form_submissions o
+                      where o.id = p_reference_id and o.shop_id = v_item.shop_id) then
+    perform private.raise_api_error(400, 'invalid_request',
+      '{"field": "reference_id"}',
+      'reference_id must be an order of the item''s shop');
+  end if;
 
   v_request_hash := private.request_hash(jsonb_build_object(
     'item_id', p_item_id, 'change', p_change, 'set_to', p_set_to, 'reason', p_reason,
@@ -344,7 +361,7 @@ end;
 $$;
 
 comment on function public.update_stock(uuid, integer, text, text, uuid, text, integer, integer) is
-  'Changes one tracked item''s stock by p_change (non-zero) or to p_set_to (>= 0), atomically: stock never goes negative (PT409 insufficient_stock {item_id, available, requested}); with p_expected_stock it is a compare-and-swap (PT409 stale_stock {current_stock} when the stock moved); a change that would take the stock past 2147483647 is PT400 invalid_request. Writes exactly one stock_history row per change (none when p_set_to equals the stock: history_id null). Staff or above; non-members get PT404 not_found. Replay-safe with p_idempotency_key. Returns {item_id, previous_stock, new_stock, history_id}.';
+  'Changes one tracked item''s stock by p_change (non-zero) or to p_set_to (>= 0), atomically: stock never goes negative (PT409 insufficient_stock {item_id, available, requested}); with p_expected_stock it is a compare-and-swap (PT409 stale_stock {current_stock} when the stock moved); a change that would take the stock past 2147483647, a note over 500 characters or a p_reference_id that is not an order of the item''s shop is PT400 invalid_request. Writes exactly one stock_history row per change (none when p_set_to equals the stock: history_id null). Staff or above; non-members get PT404 not_found. Replay-safe with p_idempotency_key. Returns {item_id, previous_stock, new_stock, history_id}.';
 
 create function public.get_low_stock_items(
   p_shop_id uuid,

@@ -10,8 +10,8 @@
 create table public.profiles (
   id uuid primary key references auth.users (id) on delete cascade,
   email text,
-  full_name text,
-  avatar_url text,
+  full_name text check (length(full_name) <= 200),
+  avatar_url text check (length(avatar_url) <= 2048),
   is_platform_admin boolean not null default false,
   created_at timestamptz not null default now(),
   updated_at timestamptz not null default now()
@@ -33,7 +33,7 @@ create table public.shops (
   name text not null check (length(btrim(name)) between 1 and 200),
   slug text not null unique check (slug ~ '^[a-z0-9]+(-[a-z0-9]+)*$' and length(slug) <= 80),
   currency char(3) not null default 'USD' check (currency ~ '^[A-Z]{3}$'),
-  timezone text not null default 'UTC',
+  timezone text not null default 'UTC' check (length(timezone) <= 64),
   default_low_stock_threshold integer not null default 5 check (default_low_stock_threshold >= 0),
   subscription_plan public.subscription_plan not null default 'free',
   subscription_status public.subscription_status not null default 'active',

@@ -179,11 +179,8 @@ select md5('item-B-' || n)::uuid, 'bbbbbbbb-bbbb-4bbb-8bbb-bbbbbbbbbbbb',
        now() - (300 - n) * interval '1 day'
 from generate_series(1, 15) n;
 
--- The opening stock of every tracked item, as one restock entry.
-insert into public.stock_history (shop_id, item_id, change, previous_stock, new_stock, reason, note, created_by, created_at)
-select i.shop_id, i.id, i.stock, 0, i.stock, 'restock', 'opening stock', s.owner_id, now() - interval '95 days'
-from public.items i join public.shops s on s.id = i.shop_id
-where i.track_stock and i.stock > 0;
+-- The opening stock of every tracked item is in stock_history already: the
+-- items trigger records it as an 'initial' row dated the item's created_at.
 
 -- ---------------------------------------------------------------------------
 -- Conversations and messages

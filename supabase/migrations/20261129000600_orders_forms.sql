@@ -406,6 +406,8 @@ begin
     join public.items i on i.id = d.item_id and i.shop_id = v_order.shop_id
    where i.track_stock;
 
+  -- The one statement allowed to move stock here (guarded by items_guard_stock).
+  perform private.begin_stock_write();
   with deducted as (
     update public.items i
        set stock = i.stock - d.quantity
@@ -425,6 +427,7 @@ begin
          '[]'::jsonb)
     into v_items
     from deducted x;
+  perform private.end_stock_write();
 
   -- Cannot fail while the locks above are held; it is here so that an edit
   -- that loses the lock fails loudly instead of half-deducting an order.
@@ -531,6 +534,8 @@ begin
         v_overflow.name, v_overflow.stock, v_overflow.quantity));
   end if;
 
+  -- The one statement allowed to move stock here (guarded by items_guard_stock).
+  perform private.begin_stock_write();
   with taken as (
     select h.item_id, (-sum(h.change))::integer as quantity
       from public.stock_history h
@@ -554,6 +559,7 @@ begin
          '[]'::jsonb)
     into v_items
     from restored r;
+  perform private.end_stock_write();
 
   update public.form_submissions o
      set stock_restored_at = now()

@@ -445,7 +445,7 @@ test("a corpus of malformed requests: always a 4xx JSON error with its stable co
       order_id: fullOrder,
     });
     assert.equal(sold.status, 200, sold.text);
-    await world.sql`update public.items set stock = 2147483647 where id = ${full.id}`;
+    await world.sql`select public.update_stock(${full.id}, p_set_to => 2147483647, p_reason => 'restock')`;
     await world.sql`update public.form_submissions set status = 'cancelled' where id = ${fullOrder}`;
     const cases = corpus({ item: item.id, order, shop: world.shopId, snapshot, fullOrder });
     assert.ok(cases.length >= 300, `the corpus has ${cases.length} cases`);

@@ -37,10 +37,10 @@ insert into public.team_members (shop_id, user_id, role) values
   ('a1000000-0000-4000-8000-000000000001', 'b0000000-0000-4000-8000-000000000004', 'viewer');
 
 insert into public.items (id, shop_id, name, stock) values
-  ('c0000000-0000-4000-8000-000000000001', 'a1000000-0000-4000-8000-000000000001', 'Item one', 10),
+  ('c0000000-0000-4000-8000-000000000001', 'a1000000-0000-4000-8000-000000000001', 'Item one', 0),
   ('c0000000-0000-4000-8000-000000000002', 'a1000000-0000-4000-8000-000000000001', 'Item two', 10);
-insert into public.stock_history (shop_id, item_id, change, previous_stock, new_stock, reason) values
-  ('a1000000-0000-4000-8000-000000000001', 'c0000000-0000-4000-8000-000000000002', 10, 0, 10, 'restock');
+-- Item two's opening stock is its one history row (items_record_stock_change);
+-- item one has none, so admins may delete it.
 insert into public.forms (id, shop_id, name, slug) values
   ('d0000000-0000-4000-8000-000000000001', 'a1000000-0000-4000-8000-000000000001', 'Form', 'form');
 insert into public.payment_methods (id, shop_id, type) values

@@ -14,7 +14,7 @@ insert into public.form_submissions (id, shop_id, status) values
   ('00000000-0000-4000-a000-000000004101', '00000000-0000-4000-a000-000000002002', 'confirmed');
 
 create function pg_temp.mug_state() returns text language sql security definer as $$
-  select i.stock || '/' || (select count(*) from public.stock_history h where h.item_id = i.id)
+  select i.stock || '/' || (select count(*) from public.stock_history h where h.item_id = i.id and h.reason <> 'initial')
     from public.items i where i.id = '00000000-0000-4000-a000-000000003001' $$;
 
 select tests.authenticate_as('00000000-0000-4000-a000-000000001002');

@@ -8,6 +8,8 @@
 // and writes BENCHMARKS.md. HTTP load: fetch with keep-alive from one Deno
 // process, `concurrency` requests in flight. Latency = request sent to body read.
 
+import { FUNCTIONS } from "../tests/functions.ts";
+
 const env = (name: string): string => {
   const value = Deno.env.get(name);
   if (!value) throw new Error(`${name} is not set (run scripts/bench)`);
@@ -446,10 +448,10 @@ async function caseColdStart() {
     times.floor.push(performance.now() - started);
   }
   const modules = [];
-  for (const name of ["inventory", "analytics", "admin"]) {
-    const bytes = await Deno.readFile(`${ROOT}/functions/${name}-operations/pkg/${name}_ops_bg.wasm`);
-    const glue = await Deno.readFile(`${ROOT}/functions/${name}-operations/pkg/${name}_ops.js`);
-    modules.push({ name: `${name}-operations`, raw: bytes.length, gzip: await gzipSize(bytes), glue: glue.length });
+  for (const { name, stem } of FUNCTIONS) {
+    const bytes = await Deno.readFile(`${ROOT}/functions/${name}/pkg/${stem}_bg.wasm`);
+    const glue = await Deno.readFile(`${ROOT}/functions/${name}/pkg/${stem}.js`);
+    modules.push({ name, raw: bytes.length, gzip: await gzipSize(bytes), glue: glue.length });
   }
   return { times, modules, reps };
 }

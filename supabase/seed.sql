@@ -5,7 +5,8 @@
 -- is arithmetic on a row index. Dates are relative to the day it is loaded, so
 -- dashboards always show "the last 90 days".
 --
--- Users (scripts mint JWTs for these ids; sub = id, role = authenticated):
+-- Users (every one signs in at /auth/v1 with the password `demo-password`;
+-- scripts also mint long-lived JWTs for the first five; sub = id, role = authenticated):
 --   11111111-1111-4111-8111-111111111111  owner@demo.shop    owner of shop A
 --   22222222-2222-4222-8222-222222222222  staff@demo.shop    staff of shop A
 --   33333333-3333-4333-8333-333333333333  viewer@demo.shop   viewer of shop A
@@ -33,8 +34,9 @@ set local client_min_messages = warning;
 -- Users (profiles are created by the auth.users trigger)
 -- ---------------------------------------------------------------------------
 
-insert into auth.users (id, aud, role, email, email_confirmed_at, raw_app_meta_data, raw_user_meta_data, created_at, updated_at)
-select u.id, 'authenticated', 'authenticated', u.email, now() - u.age, '{"provider": "email", "providers": ["email"]}'::jsonb,
+-- bcrypt as Supabase Auth stores passwords; a fixed salt keeps the seed deterministic.
+insert into auth.users (id, aud, role, email, encrypted_password, email_confirmed_at, raw_app_meta_data, raw_user_meta_data, created_at, updated_at)
+select u.id, 'authenticated', 'authenticated', u.email, pw.hash, now() - u.age, '{"provider": "email", "providers": ["email"]}'::jsonb,
        jsonb_build_object('full_name', u.full_name), now() - u.age, now() - u.age
 from (values
   ('11111111-1111-4111-8111-111111111111'::uuid, 'owner@demo.shop', 'Ayesha Rahman', interval '400 days'),
@@ -43,8 +45,10 @@ from (values
   ('44444444-4444-4444-8444-444444444444'::uuid, 'admin@demo.shop', 'Platform Admin', interval '500 days'),
   ('55555555-5555-4555-8555-555555555555'::uuid, 'owner-b@demo.shop', 'Marcus Cole', interval '420 days')
 ) as u (id, email, full_name, age)
+cross join (select extensions.crypt('demo-password', '$2a$10$demoseedsaltdemoseedsa') as hash) pw
 union all
-select md5('user-c' || n)::uuid, 'authenticated', 'authenticated', 'owner-c' || n || '@demo.shop', now() - (30 * n + 60) * interval '1 day',
+select md5('user-c' || n)::uuid, 'authenticated', 'authenticated', 'owner-c' || n || '@demo.shop',
+       extensions.crypt('demo-password', '$2a$10$demoseedsaltdemoseedsa'), now() - (30 * n + 60) * interval '1 day',
        '{"provider": "email", "providers": ["email"]}'::jsonb, jsonb_build_object('full_name', 'Demo Owner C' || n),
        now() - (30 * n + 60) * interval '1 day', now() - (30 * n + 60) * interval '1 day'
 from generate_series(1, 7) n;

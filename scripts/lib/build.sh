@@ -24,8 +24,8 @@ DENO_TEST_FLAGS=(--no-prompt --allow-net=127.0.0.1 --allow-env --allow-read --al
 
 test_functions() {
   local name
-  for name in inventory-operations analytics-operations admin-operations; do
-    [ -f "$FUNCTIONS_DIR/$name/pkg/${name%-operations}_ops_bg.wasm" ] \
+  for name in "${FUNCTION_NAMES[@]}"; do
+    [ -f "$FUNCTIONS_DIR/$name/pkg/$(function_stem "$name")_bg.wasm" ] \
       || die "functions/$name/pkg/ is empty; run build_wasm first"
   done
   step "building the fault-injection modules into target/wasm-fault"

@@ -32,30 +32,52 @@ STACK_ENV="$LOCAL_DIR/stack.env"
 
 PG_PORT="${PG_PORT:-$((PORT_BASE + 322))}"
 GATEWAY_PORT="${GATEWAY_PORT:-$((PORT_BASE + 321))}"
-INVENTORY_FN_PORT="${INVENTORY_FN_PORT:-$((PORT_BASE + 331))}"
-ANALYTICS_FN_PORT="${ANALYTICS_FN_PORT:-$((PORT_BASE + 332))}"
-ADMIN_FN_PORT="${ADMIN_FN_PORT:-$((PORT_BASE + 333))}"
+# The first function's Deno port; the others follow in list order.
+FUNCTION_PORT_BASE="${FUNCTION_PORT_BASE:-$((PORT_BASE + 331))}"
 
-# The edge functions and the port of each one's Deno process: the one place
-# that pairs them (the stack starts them, the gateway routes to them).
-FUNCTION_NAMES=(inventory-operations analytics-operations admin-operations)
+# The edge functions: the [functions.<name>] sections of supabase/config.toml,
+# the one list (xtask, the tests and the bench read it too). A function's Deno
+# process listens on FUNCTION_PORT_BASE + its position in that list.
+mapfile -t FUNCTION_NAMES < <(sed -n 's/^\[functions\.\([a-z0-9_-]*\)\]$/\1/p' "$ROOT/supabase/config.toml")
 
-function_port() {
-  case "$1" in
-    inventory-operations) echo "$INVENTORY_FN_PORT" ;;
-    analytics-operations) echo "$ANALYTICS_FN_PORT" ;;
-    admin-operations) echo "$ADMIN_FN_PORT" ;;
-    *) die "unknown function $1" ;;
-  esac
+function_port() { # name
+  local i
+  for i in "${!FUNCTION_NAMES[@]}"; do
+    [ "${FUNCTION_NAMES[$i]}" = "$1" ] && { echo $((FUNCTION_PORT_BASE + i)); return 0; }
+  done
+  die "unknown function $1 (not a [functions.*] section of supabase/config.toml)"
+}
+
+# wasm-bindgen's file stem of a function's module: inventory-operations -> inventory_ops.
+function_stem() { # name
+  local crate="${1%-operations}-ops"
+  echo "${crate//-/_}"
 }
 
 # The local stack's JWT secret: the same well-known value `supabase start` uses.
 # It protects nothing real; hosted projects have their own.
 SUPABASE_JWT_SECRET="${SUPABASE_JWT_SECRET:-super-secret-jwt-token-with-at-least-32-characters-long}"
 
-# Superuser URL (migrations, tests) and the URL the gateway logs in with.
+# How user access tokens are signed, like a project created today (`es256`:
+# ES256 with a local key and its kid, published in the JWKS) or one that
+# still uses the legacy JWT secret (`legacy`: HS256). The anon and
+# service_role JWT keys are HS256 with the secret either way.
+#   AUTH_SIGNING=legacy scripts/dev
+AUTH_SIGNING="${AUTH_SIGNING:-es256}"
+case "$AUTH_SIGNING" in
+  es256|legacy) ;;
+  *) echo "AUTH_SIGNING must be es256 or legacy" >&2; exit 1 ;;
+esac
+# The private signing key (a JWK array, as `supabase gen signing-key` writes
+# it) and the opaque API keys: generated into the stack's folder, never committed.
+SIGNING_KEYS_FILE="$LOCAL_DIR/signing_keys.json"
+API_KEYS_FILE="$LOCAL_DIR/api_keys.env"
+
+# Superuser URL (migrations, tests), the URL the gateway logs in with, and
+# the login of its /auth/v1 (supabase_auth_admin, as Supabase Auth's on hosted).
 DATABASE_URL="postgresql://postgres:postgres@127.0.0.1:$PG_PORT/postgres?sslmode=disable"
 AUTHENTICATOR_URL="postgresql://authenticator:postgres@127.0.0.1:$PG_PORT/postgres?sslmode=disable"
+AUTH_DATABASE_URL="postgresql://supabase_auth_admin:postgres@127.0.0.1:$PG_PORT/postgres?sslmode=disable"
 export PGSSLMODE=disable
 
 PG_BIN="/usr/lib/postgresql/15/bin"

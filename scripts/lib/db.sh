@@ -56,9 +56,11 @@ db_apply_baseline() {
 db_push() {
   local name="${1:-postgres}"
   step "supabase db push ($name)"
+  # The CLI's status, not grep's (which fails when it filtered every line).
+  local rc=0
   (cd "$ROOT" && supabase db push --remote="$(db_url "$name")" --include-all --yes) 2>&1 \
-    | grep -v -e '^Warning: --db-url' -e 'without TLS' >&2
-  return "${PIPESTATUS[0]}"
+    | { grep -v -e '^Warning: --db-url' -e 'without TLS' >&2 || true; } || rc=$?
+  return $rc
 }
 
 db_seed() {
@@ -85,11 +87,12 @@ db_prove() {
 
 # supabase db lint (plpgsql_check) over our schemas; fails on any error.
 db_lint() {
-  local name="${1:-postgres}" out rc
+  local name="${1:-postgres}" out rc=0
   step "supabase db lint ($name)"
+  # `|| rc=$?`: under `set -e` a bare failing assignment would exit before the
+  # findings are printed.
   out="$(cd "$ROOT" && supabase db lint --remote="$(db_url "$name")" --schema public,private \
-    --level warning --fail-on error 2>/dev/null)"
-  rc=$?
+    --level warning --fail-on error 2>/dev/null)" || rc=$?
   # The CLI prints "No schema errors found" or a JSON list of issues.
   if [ $rc -ne 0 ] || printf '%s' "$out" | grep -q '"level": "error"'; then
     printf '%s\n' "$out" >&2
@@ -115,12 +118,11 @@ db_types_generate() {
 
 # Fails, showing the diff, when the committed types no longer match the schema.
 db_types_check() {
-  local name="${1:-postgres}" tmp rc
+  local name="${1:-postgres}" tmp rc=0
   step "checking supabase/database.types.ts against $name"
   tmp="$(mktemp)"
   db_types_print "$name" >"$tmp" || { rm -f "$tmp"; return 1; }
-  diff -u "$ROOT/supabase/database.types.ts" "$tmp" >&2
-  rc=$?
+  diff -u "$ROOT/supabase/database.types.ts" "$tmp" >&2 || rc=$?
   rm -f "$tmp"
   [ $rc -eq 0 ] || note "stale: regenerate with db_types_generate and commit supabase/database.types.ts" >&2
   return $rc

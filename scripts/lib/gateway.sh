@@ -6,9 +6,10 @@
 #   gateway_conformance  its conformance tests against the local Postgres
 #                        (they recreate the database `gateway_conformance`)
 #
-# Starting it (scripts/dev): run "$GATEWAY_BIN" with
+# Starting it (scripts/dev, gateway_start in stack.sh): run "$GATEWAY_BIN" with
 #   GATEWAY_PORT=$GATEWAY_PORT GATEWAY_DATABASE_URL=$AUTHENTICATOR_URL
-#   SUPABASE_JWT_SECRET=$SUPABASE_JWT_SECRET
+#   SUPABASE_JWT_SECRET=$SUPABASE_JWT_SECRET SUPABASE_URL AUTH_DATABASE_URL
+#   AUTH_SIGNING_KEYS_PATH SUPABASE_PUBLISHABLE_KEY SUPABASE_SECRET_KEY
 #   FUNCTIONS_UPSTREAMS="$(gateway_function_upstreams)"
 # and wait for `curl -fsS http://127.0.0.1:$GATEWAY_PORT/health`.
 # Keys: gateway_token --role anon|service_role  (or --role authenticated --sub <uuid> [--email e] [--ttl-secs n]).
@@ -33,9 +34,11 @@ gateway_function_upstreams() {
   printf '%s' "$upstreams"
 }
 
-# Prints a JWT signed with the local secret; arguments as `gateway token`.
+# Prints a JWT (keys HS256 with the local secret, user tokens signed as
+# AUTH_SIGNING says); arguments as `gateway token`.
 gateway_token() {
-  SUPABASE_JWT_SECRET="$SUPABASE_JWT_SECRET" "$GATEWAY_BIN" token "$@"
+  SUPABASE_JWT_SECRET="$SUPABASE_JWT_SECRET" AUTH_SIGNING_KEYS_PATH="$(signing_keys_path)" \
+    SUPABASE_URL="http://127.0.0.1:$GATEWAY_PORT" "$GATEWAY_BIN" token "$@"
 }
 
 gateway_conformance() {

@@ -140,3 +140,55 @@ alter default privileges for role postgres in schema public
   grant all on functions to anon, authenticated, service_role;
 alter default privileges for role postgres in schema public
   grant all on sequences to anon, authenticated, service_role;
+
+-- Supabase Auth's own login and tables, for the local auth stand-in
+-- (crates/local-auth, served under /auth/v1 by the gateway). On hosted,
+-- GoTrue logs in as supabase_auth_admin and keeps sessions and refresh
+-- tokens beside auth.users; these are the columns it uses for passwords.
+do $$
+begin
+  if not exists (select 1 from pg_roles where rolname = 'supabase_auth_admin') then
+    create role supabase_auth_admin login noinherit password 'postgres';
+  end if;
+  if not exists (select 1 from pg_type t join pg_namespace n on n.oid = t.typnamespace
+                 where n.nspname = 'auth' and t.typname = 'aal_level') then
+    create type auth.aal_level as enum ('aal1', 'aal2', 'aal3');
+  end if;
+end
+$$;
+alter role supabase_auth_admin set search_path = auth;
+alter role supabase_auth_admin set statement_timeout = '5s';
+
+create table if not exists auth.sessions (
+  id uuid primary key,
+  user_id uuid not null references auth.users (id) on delete cascade,
+  created_at timestamptz,
+  updated_at timestamptz,
+  factor_id uuid,
+  aal auth.aal_level,
+  not_after timestamptz,
+  refreshed_at timestamp,
+  user_agent text,
+  ip inet,
+  tag text
+);
+create index if not exists sessions_user_id_idx on auth.sessions (user_id);
+
+create table if not exists auth.refresh_tokens (
+  instance_id uuid,
+  id bigserial primary key,
+  token varchar(255) unique,
+  user_id varchar(255),
+  revoked boolean,
+  created_at timestamptz,
+  updated_at timestamptz,
+  parent varchar(255),
+  session_id uuid references auth.sessions (id) on delete cascade
+);
+create index if not exists refresh_tokens_session_id_revoked_idx
+  on auth.refresh_tokens (session_id, revoked);
+
+grant usage on schema auth to supabase_auth_admin;
+grant select, insert, update, delete on auth.users, auth.sessions, auth.refresh_tokens
+  to supabase_auth_admin;
+grant usage on sequence auth.refresh_tokens_id_seq to supabase_auth_admin;

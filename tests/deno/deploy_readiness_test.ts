@@ -5,7 +5,7 @@
 // hosted bundle silently lacks it); the import graph stays inside what the CLI uploads;
 // and `deno check` passes on every shim.
 
-import { assert, assertEquals, assertMatch, assertNotMatch } from "./assert.ts";
+import { assert } from "../assert.ts";
 import { exists, FUNCTIONS, functionConfigs, glob, normalize, ROOT_PATH, SUPABASE_DIR } from "./support.ts";
 
 /** Project-root-relative path of a config path (config paths are relative to supabase/). */
@@ -39,25 +39,25 @@ async function importGraph(entrypoint: string): Promise<string[]> {
 const configs = await functionConfigs();
 
 Deno.test("config.toml declares every function with JWT verification", () => {
-  assertEquals(Object.keys(configs).sort(), FUNCTIONS.map((f) => f.name).sort());
+  assert.deepEqual(Object.keys(configs).sort(), FUNCTIONS.map((f) => f.name).sort());
   for (const { name } of FUNCTIONS) {
-    assertEquals(configs[name].verify_jwt, true, `${name}: verify_jwt`);
-    assertEquals(configs[name].entrypoint, `../functions/${name}/index.ts`, `${name}: entrypoint`);
+    assert.deepEqual(configs[name].verify_jwt, true, `${name}: verify_jwt`);
+    assert.deepEqual(configs[name].entrypoint, `../functions/${name}/index.ts`, `${name}: entrypoint`);
   }
 });
 
 for (const { name, stem } of FUNCTIONS) {
   Deno.test(`${name}: entrypoint, import map and static files resolve after the build`, async () => {
     const config = configs[name];
-    assert(await exists(`${ROOT_PATH}/${fromConfig(config.entrypoint!)}`), "entrypoint missing");
+    assert.ok(await exists(`${ROOT_PATH}/${fromConfig(config.entrypoint!)}`), "entrypoint missing");
     if (config.import_map) {
-      assert(await exists(`${ROOT_PATH}/${fromConfig(config.import_map)}`), "import map missing");
+      assert.ok(await exists(`${ROOT_PATH}/${fromConfig(config.import_map)}`), "import map missing");
     }
     const patterns = config.static_files ?? [];
-    assert(patterns.length > 0, "static_files must list the wasm module");
+    assert.ok(patterns.length > 0, "static_files must list the wasm module");
     for (const pattern of patterns) {
       const matched = await glob(fromConfig(pattern), ROOT_PATH);
-      assert(matched.length > 0, `static_files glob ${pattern} matches nothing (run the build first)`);
+      assert.ok(matched.length > 0, `static_files glob ${pattern} matches nothing (run the build first)`);
     }
   });
 
@@ -70,24 +70,24 @@ for (const { name, stem } of FUNCTIONS) {
     const modules = await importGraph(fromConfig(config.entrypoint!));
     const read: string[] = [];
     for (const module of modules) {
-      assert(await exists(`${ROOT_PATH}/${module}`), `${module} is imported but missing`);
-      assert(!module.endsWith(".wasm"), `${module}: a .wasm must be read, not imported`);
+      assert.ok(await exists(`${ROOT_PATH}/${module}`), `${module} is imported but missing`);
+      assert.ok(!module.endsWith(".wasm"), `${module}: a .wasm must be read, not imported`);
       const source = await Deno.readTextFile(`${ROOT_PATH}/${module}`);
       for (const match of source.matchAll(MODULE_RELATIVE_URL)) {
         read.push(normalize(`${module.replace(/[^/]*$/, "")}${match[1]}`));
       }
     }
     const wasm = `functions/${name}/pkg/${stem}_bg.wasm`;
-    assert(read.includes(wasm), `the shim does not read ${wasm}`);
+    assert.ok(read.includes(wasm), `the shim does not read ${wasm}`);
     for (const file of read) {
-      assert(staticFiles.has(file), `${file} is read at runtime but no static_files glob matches it`);
+      assert.ok(staticFiles.has(file), `${file} is read at runtime but no static_files glob matches it`);
     }
   });
 
   Deno.test(`${name}: the shim loads its module with initSync, not the fetch()-based init()`, async () => {
     const source = await Deno.readTextFile(`${ROOT_PATH}/functions/${name}/index.ts`);
-    assertMatch(source, /initSync\(\{ module: await Deno\.readFile\(new URL\("\.\/pkg\/\w+_bg\.wasm", import\.meta\.url\)\) \}\)/);
-    assertNotMatch(source, /import\s+\w+\s*(,|from)/, "no default import of the glue's init()");
+    assert.match(source, /initSync\(\{ module: await Deno\.readFile\(new URL\("\.\/pkg\/\w+_bg\.wasm", import\.meta\.url\)\) \}\)/);
+    assert.notMatch(source, /import\s+\w+\s*(,|from)/, "no default import of the glue's init()");
   });
 }
 
@@ -100,12 +100,12 @@ Deno.test("deno check passes on every shim", async () => {
     stdout: "null",
     stderr: "piped",
   }).output();
-  assertEquals(code, 0, new TextDecoder().decode(stderr));
+  assert.deepEqual(code, 0, new TextDecoder().decode(stderr));
 });
 
 Deno.test("static_files globs follow Go's filepath.Match (the CLI's afero.Glob)", async () => {
   // `*` must not cross `/`: a pattern that only matches with `**` semantics must fail.
-  assertEquals(await glob("functions/*.wasm", ROOT_PATH), []);
-  assertEquals(await glob("supabase/config.tom?", ROOT_PATH), ["supabase/config.toml"]);
-  assert(SUPABASE_DIR.endsWith("/supabase"));
+  assert.deepEqual(await glob("functions/*.wasm", ROOT_PATH), []);
+  assert.deepEqual(await glob("supabase/config.tom?", ROOT_PATH), ["supabase/config.toml"]);
+  assert.ok(SUPABASE_DIR.endsWith("/supabase"));
 });

@@ -8,11 +8,7 @@ export const ROOT = new URL("../../", import.meta.url);
 export const ROOT_PATH = ROOT.pathname.replace(/\/$/, "");
 export const SUPABASE_DIR = `${ROOT_PATH}/supabase`;
 
-export const FUNCTIONS = [
-  { name: "inventory-operations", stem: "inventory_ops" },
-  { name: "analytics-operations", stem: "analytics_ops" },
-  { name: "admin-operations", stem: "admin_ops" },
-] as const;
+export { FUNCTIONS } from "../functions.ts";
 
 /** A syntactically valid compact JWS; PostgREST (faked here) is what verifies tokens. */
 export const TEST_JWT = "eyJhbGciOiJIUzI1NiJ9.eyJyb2xlIjoiYXV0aGVudGljYXRlZCJ9.c2lnbmF0dXJl";

@@ -13,60 +13,10 @@
 
 import { createClient, FunctionsHttpError, type SupabaseClient } from "@supabase/supabase-js";
 import postgres from "postgres";
+import { assert } from "../assert.ts";
 
-// ---------------------------------------------------------------- assertions
-// A few plain assertions (jsr's @std/assert is not reachable from every
-// machine, and node:assert needs @types/node for type checking).
-
-class AssertionError extends Error {
-  override name = "AssertionError";
-}
-
-/** JSON with sorted keys: equal data gives equal text whatever the key order. */
-function canonical(value: unknown): string {
-  return JSON.stringify(
-    value,
-    (_key, v) =>
-      v && typeof v === "object" && !Array.isArray(v) && !(v instanceof Date)
-        ? Object.fromEntries(Object.entries(v).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)))
-        : v,
-    2,
-  );
-}
-
-interface Assert {
-  ok(condition: unknown, message?: string): asserts condition;
-  equal<T>(actual: T, expected: T, message?: string): void;
-  deepEqual(actual: unknown, expected: unknown, message?: string): void;
-  match(actual: unknown, pattern: RegExp, message?: string): void;
-  fail(message: string): never;
-}
-
-export const assert: Assert = {
-  ok(condition: unknown, message = "expected a truthy value"): asserts condition {
-    if (!condition) throw new AssertionError(message);
-  },
-  equal<T>(actual: T, expected: T, message?: string): void {
-    if (!Object.is(actual, expected)) {
-      throw new AssertionError(
-        `${message ? message + ": " : ""}expected ${canonical(expected)}, got ${canonical(actual)}`,
-      );
-    }
-  },
-  deepEqual(actual: unknown, expected: unknown, message?: string): void {
-    const a = canonical(actual);
-    const e = canonical(expected);
-    if (a !== e) throw new AssertionError(`${message ? message + "\n" : ""}expected:\n${e}\ngot:\n${a}`);
-  },
-  match(actual: unknown, pattern: RegExp, message?: string): void {
-    if (typeof actual !== "string" || !pattern.test(actual)) {
-      throw new AssertionError(`${message ? message + ": " : ""}${canonical(actual)} does not match ${pattern}`);
-    }
-  },
-  fail(message: string): never {
-    throw new AssertionError(message);
-  },
-};
+// The assertions live in tests/assert.ts, shared with every other TypeScript test.
+export { assert };
 
 function requireEnv(name: string): string {
   const value = Deno.env.get(name);
@@ -81,13 +31,17 @@ function requireEnv(name: string): string {
 export const SUPABASE_URL = requireEnv("SUPABASE_URL");
 export const SUPABASE_ANON_KEY = requireEnv("SUPABASE_ANON_KEY");
 export const SUPABASE_SERVICE_ROLE_KEY = requireEnv("SUPABASE_SERVICE_ROLE_KEY");
+export const SUPABASE_PUBLISHABLE_KEY = requireEnv("SUPABASE_PUBLISHABLE_KEY");
+export const SUPABASE_SECRET_KEY = requireEnv("SUPABASE_SECRET_KEY");
+/** `es256` (sessions signed with the stack's ES256 key) or `legacy` (HS256). */
+export const AUTH_SIGNING = requireEnv("AUTH_SIGNING");
+/** The password of every seeded demo user. */
+export const DEMO_PASSWORD = requireEnv("DEMO_PASSWORD");
 const SUPABASE_JWT_SECRET = requireEnv("SUPABASE_JWT_SECRET");
 const DATABASE_URL = requireEnv("DATABASE_URL");
 
-export type FunctionName =
-  | "inventory-operations"
-  | "analytics-operations"
-  | "admin-operations";
+/** A `[functions.<name>]` section of supabase/config.toml (tests/functions.ts lists them). */
+export type FunctionName = string;
 
 /** Deno.test with the sanitizers off: the database pool and supabase-js keep sockets between tests. */
 export function test(name: string, fn: () => Promise<void>): void {

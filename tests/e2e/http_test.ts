@@ -14,6 +14,7 @@ import {
   test,
   uuid,
 } from "./helpers.ts";
+import { FUNCTIONS as EDGE_FUNCTIONS } from "../functions.ts";
 
 /** Each function's closed set of actions, as docs/BACKEND_API_REFERENCE.md lists them. */
 const ACTIONS: Record<FunctionName, string[]> = {
@@ -28,7 +29,12 @@ const ACTIONS: Record<FunctionName, string[]> = {
     "cleanup_snapshots",
   ],
 };
-const FUNCTIONS = Object.keys(ACTIONS) as FunctionName[];
+const FUNCTIONS = EDGE_FUNCTIONS.map((f) => f.name);
+
+test("every deployed function has its actions listed here", () => {
+  assert.deepEqual(Object.keys(ACTIONS).sort(), [...FUNCTIONS].sort());
+  return Promise.resolve();
+});
 
 // A well-signed token of a user who exists nowhere: enough to pass authentication.
 const userJwt = await signJwt({ sub: uuid(), role: "authenticated", aud: "authenticated", email: "nobody@e2e.test" });

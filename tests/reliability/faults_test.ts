@@ -8,6 +8,9 @@
 //    refused orders with their idempotency keys completes them exactly once.
 //  - The gateway is stopped: the functions answer 503 upstream_unavailable
 //    quickly, and serve again once it is back.
+//  - The gateway or a function process crashes (kill -9): its supervisor
+//    (scripts/lib/supervise) logs the crash and starts it again, and it serves
+//    within seconds without anyone running a command.
 
 import { assert, connectDb, type FunctionName, test } from "../e2e/helpers.ts";
 import { createItem, createOrder, createWorld, destroyWorld, type Line } from "../e2e/fixtures.ts";
@@ -246,6 +249,49 @@ test("gateway stopped: every function answers 503 upstream_unavailable quickly",
   }
   await recordFigures("faults.gateway_stopped", { calls: timings.length, latency_503: latency(timings) });
   await destroyWorld(world);
+});
+
+/** How soon a crashed service must serve again: the supervisor's 1 s pause plus a start under load. */
+const RESTART_BOUND_MS = 10_000;
+
+test("a crashed gateway or function (kill -9) is restarted by its supervisor, and the crash is logged", async () => {
+  const world = await createWorld(connectDb());
+  const body = { action: "get_low_stock", shop_id: world.shopId };
+  const figures: Record<string, number> = {};
+  try {
+    for (const [service, baseUrl] of [
+      ["gateway", undefined],
+      ["fn-inventory-operations", functionUrl("inventory-operations")],
+    ] as const) {
+      const restartsBefore = Number(await stackControl(`proc_restarts ${service}`));
+      const pid = (await stackControl(`cat "$RUN_DIR/${service}.pid"`)).trim();
+      assert.match(pid, /^\d+$/, `${service} pid`);
+      await stackControl(`kill -KILL ${pid}`);
+      const ms = await waitUntil(`${service} serving again`, RESTART_BOUND_MS, async () => {
+        const answer = await callFunction("inventory-operations", world.owner.jwt, body, {
+          baseUrl,
+          timeoutMs: 2_000,
+        });
+        return answer.status === 200;
+      });
+      const newPid = (await stackControl(`cat "$RUN_DIR/${service}.pid"`)).trim();
+      assert.ok(newPid !== pid, `${service} is a new process (was ${pid}, now ${newPid})`);
+      const log = await stackControl(`cat "$LOG_DIR/${service}.log"`);
+      assert.match(
+        log,
+        new RegExp(`\\[supervise [^\\]]+\\] ${service} \\(pid ${pid}\\) killed by signal 9; restarting`),
+        `the crash is in ${service}'s log`,
+      );
+      assert.equal(Number(await stackControl(`proc_restarts ${service}`)), restartsBefore + 1);
+      const status = (await stackControl("stack_status")).split("\n")
+        .find((line) => line.startsWith(service.replace(/^fn-/, "")));
+      assert.match(status, new RegExp(`running .*\\(restarts: ${restartsBefore + 1}\\)`), "scripts/dev status");
+      figures[`${service}_serving_again_ms`] = Math.round(ms);
+    }
+  } finally {
+    await destroyWorld(world);
+  }
+  await recordFigures("faults.crash_restart", figures);
 });
 
 /** crates/edge-core/src/rpc.rs RPC_TIMEOUT_MS: how long the edge waits for PostgREST. */

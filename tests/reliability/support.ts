@@ -9,6 +9,7 @@
 //   set -a; source .local/<stack>/stack.env; set +a
 //   STACK_NAME=<stack> deno test --allow-net --allow-env --allow-read --allow-write --allow-run tests/reliability/
 
+import { functionProcessUrl } from "../functions.ts";
 import { assert, type FnAnswer, type FunctionName, type Sql, SUPABASE_ANON_KEY, SUPABASE_URL } from "../e2e/helpers.ts";
 
 /** Every error code of docs/BACKEND_API_REFERENCE.md (a closed set). */
@@ -195,10 +196,10 @@ export async function recordFigures(promise: string, figures: Record<string, unk
 
 /**
  * Runs one of scripts/lib's stack functions (pg_stop, pg_start, proc_stop
- * gateway, gateway_start) for the stack named by $STACK_NAME, as scripts/test
- * itself would.
+ * gateway, gateway_start, proc_restarts gateway, ...) for the stack named by
+ * $STACK_NAME, as scripts/test itself would; returns what it printed.
  */
-export async function stackControl(command: string): Promise<void> {
+export async function stackControl(command: string): Promise<string> {
   const root = new URL("../../", import.meta.url).pathname;
   const script = [
     "set -euo pipefail",
@@ -212,13 +213,12 @@ export async function stackControl(command: string): Promise<void> {
   const out = await new Deno.Command("bash", { args: ["-c", script], stdout: "piped", stderr: "piped" }).output();
   const decode = (b: Uint8Array) => new TextDecoder().decode(b);
   assert.ok(out.success, `stack command \`${command}\` failed: ${decode(out.stdout)}${decode(out.stderr)}`);
+  return decode(out.stdout);
 }
 
-/** The stack's function port for `fn` (ports follow scripts/lib/common.sh's PORT_BASE). */
+/** The URL of `fn`'s own Deno process on this stack (behind the gateway). */
 export function functionUrl(fn: FunctionName): string {
-  const gatewayPort = Number(new URL(SUPABASE_URL).port);
-  const offset = { "inventory-operations": 10, "analytics-operations": 11, "admin-operations": 12 }[fn];
-  return `http://127.0.0.1:${gatewayPort + offset}/`;
+  return functionProcessUrl(Number(new URL(SUPABASE_URL).port), fn);
 }
 
 // ---------------------------------------------------------------- the database

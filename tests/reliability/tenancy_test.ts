@@ -275,3 +275,107 @@ test("another shop's user cannot read, change or probe shop B directly through P
     await destroyWorld(world);
   }
 });
+
+/** A foreign key between two shop-scoped tables of the API (`shops` included as a parent). */
+interface ShopRelation {
+  constraint: string;
+  child: string;
+  parent: string;
+  columns: string[];
+}
+
+async function shopRelations(world: World): Promise<ShopRelation[]> {
+  return await world.sql<ShopRelation[]>`
+    select c.conname as constraint, t.relname as child, ft.relname as parent,
+           (select array_agg(a.attname::text order by k.ord) from unnest(c.conkey) with ordinality k(attnum, ord)
+              join pg_catalog.pg_attribute a on a.attrelid = c.conrelid and a.attnum = k.attnum) as columns
+      from pg_catalog.pg_constraint c
+      join pg_catalog.pg_class t on t.oid = c.conrelid
+      join pg_catalog.pg_namespace n on n.oid = t.relnamespace and n.nspname = 'public'
+      join pg_catalog.pg_class ft on ft.oid = c.confrelid
+      join pg_catalog.pg_namespace fn on fn.oid = ft.relnamespace and fn.nspname = 'public'
+     where c.contype = 'f'
+       and exists (select 1 from pg_catalog.pg_attribute a
+                    where a.attrelid = t.oid and a.attname = 'shop_id' and not a.attisdropped)
+       and (ft.relname = 'shops' or exists (select 1 from pg_catalog.pg_attribute a
+                    where a.attrelid = ft.oid and a.attname = 'shop_id' and not a.attisdropped))
+     order by t.relname, ft.relname, c.conname`;
+}
+
+/** An item with a stock movement, a form and an order through it, and computed analytics, in `shopId`. */
+async function populateShop(world: World, shopId: string): Promise<void> {
+  const item = await createItem(world, { shopId, stock: 5 });
+  await world.sql`
+    insert into public.stock_history (shop_id, item_id, change, previous_stock, new_stock, reason)
+    values (${shopId}, ${item.id}, 1, 4, 5, 'restock')`;
+  const [form] = await world.sql<{ id: string }[]>`
+    insert into public.forms (shop_id, name, slug) values (${shopId}, 'Order form', 'order-form') returning id`;
+  const order = await createOrder(world, [{ item_id: item.id, quantity: 1 }], { shopId });
+  await world.sql`update public.form_submissions set form_id = ${form.id} where id = ${order}`;
+  await world.sql`
+    insert into public.product_analytics (shop_id, item_id, period_start, period_end, units_sold)
+    values (${shopId}, ${item.id}, '2026-10-01', '2026-10-31', 1)`;
+}
+
+Deno.test({
+  name: "embedding through every foreign key shows the caller's shop's rows and never another shop's",
+  sanitizeOps: false,
+  sanitizeResources: false,
+  fn: async (t) => {
+    const world = await createWorld(connectDb());
+    try {
+      await populateShop(world, world.shopId);
+      await populateShop(world, world.otherShopId);
+      const victim = await victimRows(world);
+      const victimIds = [world.shopId, ...Object.values(victim).flat()];
+      const relations = await shopRelations(world);
+      assert.ok(relations.length >= 10, `relations found: ${relations.length}`);
+      const shopOf = (table: string) => (table === "shops" ? "id" : "shop_id");
+      let embeddedRowsSeen = 0;
+      for (const relation of relations) {
+        await t.step(`${relation.child} -> ${relation.parent} (${relation.constraint})`, async () => {
+          const { child, parent, constraint, columns } = relation;
+          const manyToOne = `${child}?select=shop_id,embedded:${parent}!${constraint}(${shopOf(parent)})`;
+          const oneToMany = `${parent}?select=${shopOf(parent)},embedded:${child}!${constraint}(shop_id)`;
+          // The victim's owner sees exactly B's related rows through the embedding: the reads are real.
+          const [expected] = await world.sql.unsafe<{ n: number }[]>(
+            `select count(*)::int as n from public.${child} where shop_id = $1 and ${
+              columns.map((c) => `${c} is not null`).join(" and ")
+            }`,
+            [world.shopId],
+          );
+          const own = await rest(world.owner.jwt, "GET", oneToMany);
+          if (own.status !== 200) {
+            // A table the API roles may not read (e.g. service-only): refused alike for the attacker.
+            const refused = await rest(world.outsider.jwt, "GET", oneToMany);
+            assert.equal(refused.status, own.status, `${oneToMany}: ${refused.text}`);
+            assert.ok(own.status >= 400 && own.status < 500, `${oneToMany} as B's owner: ${own.text}`);
+            return;
+          }
+          const ownRows = (own.body as { embedded: unknown }[]).flatMap((row) =>
+            Array.isArray(row.embedded) ? row.embedded : row.embedded === null ? [] : [row.embedded]
+          );
+          assert.equal(ownRows.length, expected.n, `${oneToMany}: B's owner sees B's related rows`);
+          // The attacker (owner of A) gets A's rows only, in both directions.
+          for (const path of [manyToOne, oneToMany]) {
+            const seen = await rest(world.outsider.jwt, "GET", path);
+            assert.equal(seen.status, 200, `${path} as A's owner: ${seen.text}`);
+            for (const id of victimIds) assert.ok(!seen.text.includes(id), `${path}: shows B's ${id}`);
+            for (const row of seen.body as { embedded: unknown; shop_id?: string; id?: string }[]) {
+              assert.equal(row.shop_id ?? row.id, world.otherShopId, `${path}: a row of another shop`);
+              const embedded = Array.isArray(row.embedded) ? row.embedded : row.embedded ? [row.embedded] : [];
+              for (const inner of embedded as { shop_id?: string; id?: string }[]) {
+                assert.equal(inner.shop_id ?? inner.id, world.otherShopId, `${path}: an embedded row of another shop`);
+                embeddedRowsSeen++;
+              }
+            }
+          }
+        });
+      }
+      assert.ok(embeddedRowsSeen > 0, "the attacker's own embedded rows were read");
+      await recordFigures("tenancy.embedding", { relations: relations.length, embeddedRowsSeen, leaks: 0 });
+    } finally {
+      await destroyWorld(world);
+    }
+  },
+});

@@ -1,7 +1,9 @@
 //! The actions of `admin-operations`, their payloads, validation and RPC calls.
 
+use chrono::NaiveDate;
 use edge_core::{validate, Action, ApiError, Idempotency, RpcCall};
 use serde::Deserialize;
+use uuid::Uuid;
 
 /// Longest date range of `get_platform_stats`, in days (both ends included).
 pub const MAX_RANGE_DAYS: i64 = 366;
@@ -40,11 +42,6 @@ pub enum AdminAction {
     RestoreBackup(RestoreBackupRequest),
     ListBackups(ListBackupsRequest),
     CleanupSnapshots(CleanupSnapshotsRequest),
-    /// Panics on purpose, to test that a trap still answers 500 with the request id.
-    #[cfg(feature = "fault-injection")]
-    #[serde(rename = "__panic")]
-    #[cfg_attr(test, ts(skip))]
-    Panic(edge_core::dispatch::PanicRequest),
 }
 
 /// (Re)computes the platform row of a UTC day; `date` defaults to yesterday.
@@ -53,7 +50,8 @@ pub enum AdminAction {
 #[cfg_attr(test, derive(ts_rs::TS), ts(optional_fields))]
 pub struct GeneratePlatformMetricsRequest {
     /// `YYYY-MM-DD`.
-    pub date: Option<String>,
+    #[serde(default, deserialize_with = "validate::optional_date")]
+    pub date: Option<NaiveDate>,
 }
 
 /// Platform rows of a range (at most 366 days when both ends are given) and the latest totals.
@@ -62,9 +60,11 @@ pub struct GeneratePlatformMetricsRequest {
 #[cfg_attr(test, derive(ts_rs::TS), ts(optional_fields))]
 pub struct GetPlatformStatsRequest {
     /// `YYYY-MM-DD`, included.
-    pub start_date: Option<String>,
+    #[serde(default, deserialize_with = "validate::optional_date")]
+    pub start_date: Option<NaiveDate>,
     /// `YYYY-MM-DD`, included.
-    pub end_date: Option<String>,
+    #[serde(default, deserialize_with = "validate::optional_date")]
+    pub end_date: Option<NaiveDate>,
 }
 
 /// Snapshots one shop, or every shop when `shop_id` is absent.
@@ -72,7 +72,8 @@ pub struct GetPlatformStatsRequest {
 #[serde(deny_unknown_fields)]
 #[cfg_attr(test, derive(ts_rs::TS), ts(optional_fields))]
 pub struct CreateBackupRequest {
-    pub shop_id: Option<String>,
+    #[serde(default, deserialize_with = "validate::optional_uuid")]
+    pub shop_id: Option<Uuid>,
     /// `manual` when absent.
     pub backup_type: Option<BackupType>,
     pub idempotency_key: Option<String>,
@@ -83,7 +84,8 @@ pub struct CreateBackupRequest {
 #[serde(deny_unknown_fields)]
 #[cfg_attr(test, derive(ts_rs::TS), ts(optional_fields))]
 pub struct RestoreBackupRequest {
-    pub snapshot_id: String,
+    #[serde(deserialize_with = "validate::uuid")]
+    pub snapshot_id: Uuid,
     /// Defaults to true: only report the differences.
     pub dry_run: Option<bool>,
     pub idempotency_key: Option<String>,
@@ -94,7 +96,8 @@ pub struct RestoreBackupRequest {
 #[serde(deny_unknown_fields)]
 #[cfg_attr(test, derive(ts_rs::TS), ts(optional_fields))]
 pub struct ListBackupsRequest {
-    pub shop_id: Option<String>,
+    #[serde(default, deserialize_with = "validate::optional_uuid")]
+    pub shop_id: Option<Uuid>,
     /// 1 to 100; 20 when absent.
     pub limit: Option<i32>,
 }
@@ -114,8 +117,6 @@ impl Action for AdminAction {
         "restore_backup",
         "list_backups",
         "cleanup_snapshots",
-        #[cfg(feature = "fault-injection")]
-        "__panic",
     ];
 
     fn idempotency(&self) -> Idempotency<'_> {
@@ -134,58 +135,36 @@ impl Action for AdminAction {
         match self {
             AdminAction::GeneratePlatformMetrics(request) => {
                 Ok(RpcCall::new("generate_platform_metrics")
-                    .optional_arg("p_date", optional_date("date", request.date)?))
+                    .optional_arg("p_date", request.date.map(|date| date.to_string())))
             }
             AdminAction::GetPlatformStats(request) => {
-                if let (Some(start), Some(end)) = (&request.start_date, &request.end_date) {
+                if let (Some(start), Some(end)) = (request.start_date, request.end_date) {
                     validate::date_range(("start_date", start), ("end_date", end), MAX_RANGE_DAYS)?;
                 }
                 Ok(RpcCall::new("get_platform_stats")
-                    .optional_arg("p_start", optional_date("start_date", request.start_date)?)
-                    .optional_arg("p_end", optional_date("end_date", request.end_date)?))
+                    .optional_arg("p_start", request.start_date.map(|date| date.to_string()))
+                    .optional_arg("p_end", request.end_date.map(|date| date.to_string())))
             }
-            AdminAction::CreateBackup(request) => {
-                let shop_id = request
-                    .shop_id
-                    .map(|id| validate::uuid("shop_id", &id))
-                    .transpose()?;
-                Ok(RpcCall::new("create_backup_snapshot")
-                    .optional_arg("p_shop_id", shop_id)
-                    .optional_arg("p_backup_type", request.backup_type.map(BackupType::as_str))
-                    .optional_arg("p_idempotency_key", idempotency_key))
-            }
+            AdminAction::CreateBackup(request) => Ok(RpcCall::new("create_backup_snapshot")
+                .optional_arg("p_shop_id", request.shop_id.map(|id| id.to_string()))
+                .optional_arg("p_backup_type", request.backup_type.map(BackupType::as_str))
+                .optional_arg("p_idempotency_key", idempotency_key)),
             AdminAction::RestoreBackup(request) => Ok(RpcCall::new("restore_backup_snapshot")
-                .arg(
-                    "p_snapshot_id",
-                    validate::uuid("snapshot_id", &request.snapshot_id)?,
-                )
+                .arg("p_snapshot_id", request.snapshot_id.to_string())
                 .optional_arg("p_dry_run", request.dry_run)
                 .optional_arg("p_idempotency_key", idempotency_key)),
             AdminAction::ListBackups(request) => {
-                let shop_id = request
-                    .shop_id
-                    .map(|id| validate::uuid("shop_id", &id))
-                    .transpose()?;
                 let limit = request
                     .limit
                     .map(|limit| validate::int_in_range("limit", limit.into(), 1, MAX_LIST_LIMIT))
                     .transpose()?;
                 Ok(RpcCall::new("list_backups")
-                    .optional_arg("p_shop_id", shop_id)
+                    .optional_arg("p_shop_id", request.shop_id.map(|id| id.to_string()))
                     .optional_arg("p_limit", limit))
             }
             AdminAction::CleanupSnapshots(CleanupSnapshotsRequest {}) => {
                 Ok(RpcCall::new("cleanup_expired_snapshots"))
             }
-            #[cfg(feature = "fault-injection")]
-            AdminAction::Panic(_) => panic!("fault injection: __panic action"),
         }
     }
-}
-
-/// A validated optional `YYYY-MM-DD`, kept as written.
-fn optional_date(field: &str, value: Option<String>) -> Result<Option<String>, ApiError> {
-    value
-        .map(|date| validate::date(field, &date).map(|_| date))
-        .transpose()
 }

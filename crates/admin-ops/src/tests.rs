@@ -1,7 +1,7 @@
 //! Native tests: every action's RPC call, its refusals, routing and the TypeScript types.
 
-use edge_core::testing::{self, error_of, invalid, post, post_json, rpc_of};
-use edge_core::{ErrorCode, HttpRequest};
+use edge_core::testing::{self, invalid, post_json, rpc_of};
+use edge_core::ErrorCode;
 use serde_json::{json, Value};
 
 use crate::AdminAction;
@@ -156,61 +156,6 @@ fn reads_refuse_an_idempotency_key_field() {
 }
 
 #[test]
-fn routing_refusals() {
-    let error = error_of::<AdminAction>(&post_json(&json!({"action": "drop_database"})));
-    assert_eq!(error.code, ErrorCode::UnknownAction);
-
-    let delete = HttpRequest {
-        method: "DELETE".into(),
-        ..post_json(&json!({"action": "cleanup_snapshots"}))
-    };
-    assert_eq!(
-        error_of::<AdminAction>(&delete).code,
-        ErrorCode::MethodNotAllowed
-    );
-
-    let options = HttpRequest {
-        method: "OPTIONS".into(),
-        headers: Default::default(),
-        ..post(Vec::new())
-    };
-    assert_eq!(
-        edge_core::route::<AdminAction>(&options, &edge_core::testing::env()),
-        Ok(edge_core::Route::Preflight)
-    );
-
-    let oversized = format!(
-        r#"{{"action":"list_backups","x":"{}"}}"#,
-        "y".repeat(65_536)
-    );
-    assert_eq!(
-        error_of::<AdminAction>(&post(oversized)).code,
-        ErrorCode::PayloadTooLarge
-    );
-    assert_eq!(
-        error_of::<AdminAction>(&post(&b"\x80"[..])).code,
-        ErrorCode::InvalidJson
-    );
-}
-
-#[test]
-fn every_action_name_has_a_variant() {
-    testing::assert_every_name_has_a_variant::<AdminAction>();
-}
-
-#[cfg(not(feature = "fault-injection"))]
-#[test]
-fn panic_action_exists_only_with_fault_injection() {
-    testing::assert_no_panic_action::<AdminAction>();
-}
-
-#[cfg(feature = "fault-injection")]
-#[test]
-fn panic_action_panics_with_fault_injection() {
-    testing::assert_panic_action_panics::<AdminAction>();
-}
-
-#[test]
 fn results_match_the_sql_contract() {
     use crate::results::*;
     let created: CreateBackupResult = serde_json::from_value(json!({
@@ -287,10 +232,16 @@ fn types_ts() {
     }
 }
 
-#[test]
-fn api_reference_documents_every_action_with_accepted_examples() {
-    testing::assert_api_reference_documents::<AdminAction>(
-        env!("CARGO_MANIFEST_DIR"),
-        "admin-operations",
-    );
-}
+edge_core::action_wiring_tests!(
+    AdminAction,
+    "admin-operations",
+    [
+        json!({"action": "generate_platform_metrics", "date": "2026-11-24"}),
+        json!({"action": "get_platform_stats", "start_date": "2026-11-01", "end_date": "2026-11-24"}),
+        json!({"action": "create_backup", "shop_id": SHOP, "backup_type": "weekly",
+           "idempotency_key": "k1"}),
+        json!({"action": "restore_backup", "snapshot_id": SNAPSHOT, "dry_run": false,
+           "idempotency_key": "k2"}),
+        json!({"action": "list_backups", "shop_id": SHOP, "limit": 5}),
+    ]
+);

@@ -1,7 +1,9 @@
 //! The actions of `analytics-operations`, their payloads, validation and RPC calls.
 
+use chrono::NaiveDate;
 use edge_core::{validate, Action, ApiError, Idempotency, RpcCall};
 use serde::Deserialize;
+use uuid::Uuid;
 
 /// Longest date range of one request, in days (both ends included): a leap year.
 pub const MAX_RANGE_DAYS: i64 = 366;
@@ -18,11 +20,6 @@ pub enum AnalyticsAction {
     GenerateProduct(GenerateProductRequest),
     GetMetrics(GetMetricsRequest),
     GetShopStats(GetShopStatsRequest),
-    /// Panics on purpose, to test that a trap still answers 500 with the request id.
-    #[cfg(feature = "fault-injection")]
-    #[serde(rename = "__panic")]
-    #[cfg_attr(test, ts(skip))]
-    Panic(edge_core::dispatch::PanicRequest),
 }
 
 /// (Re)computes one shop's metrics row for a local day; `date` defaults to yesterday in
@@ -31,9 +28,11 @@ pub enum AnalyticsAction {
 #[serde(deny_unknown_fields)]
 #[cfg_attr(test, derive(ts_rs::TS), ts(optional_fields))]
 pub struct GenerateDailyRequest {
-    pub shop_id: String,
+    #[serde(deserialize_with = "validate::uuid")]
+    pub shop_id: Uuid,
     /// `YYYY-MM-DD`.
-    pub date: Option<String>,
+    #[serde(default, deserialize_with = "validate::optional_date")]
+    pub date: Option<NaiveDate>,
 }
 
 /// (Re)computes per-item analytics for a period (at most 366 days).
@@ -41,11 +40,14 @@ pub struct GenerateDailyRequest {
 #[serde(deny_unknown_fields)]
 #[cfg_attr(test, derive(ts_rs::TS))]
 pub struct GenerateProductRequest {
-    pub shop_id: String,
+    #[serde(deserialize_with = "validate::uuid")]
+    pub shop_id: Uuid,
     /// `YYYY-MM-DD`, included.
-    pub start_date: String,
+    #[serde(deserialize_with = "validate::date")]
+    pub start_date: NaiveDate,
     /// `YYYY-MM-DD`, included.
-    pub end_date: String,
+    #[serde(deserialize_with = "validate::date")]
+    pub end_date: NaiveDate,
 }
 
 /// The daily rows of a range (at most 366 days) and their totals.
@@ -53,11 +55,14 @@ pub struct GenerateProductRequest {
 #[serde(deny_unknown_fields)]
 #[cfg_attr(test, derive(ts_rs::TS))]
 pub struct GetMetricsRequest {
-    pub shop_id: String,
+    #[serde(deserialize_with = "validate::uuid")]
+    pub shop_id: Uuid,
     /// `YYYY-MM-DD`, included.
-    pub start_date: String,
+    #[serde(deserialize_with = "validate::date")]
+    pub start_date: NaiveDate,
     /// `YYYY-MM-DD`, included.
-    pub end_date: String,
+    #[serde(deserialize_with = "validate::date")]
+    pub end_date: NaiveDate,
 }
 
 /// The shop's dashboard summary.
@@ -65,7 +70,8 @@ pub struct GetMetricsRequest {
 #[serde(deny_unknown_fields)]
 #[cfg_attr(test, derive(ts_rs::TS))]
 pub struct GetShopStatsRequest {
-    pub shop_id: String,
+    #[serde(deserialize_with = "validate::uuid")]
+    pub shop_id: Uuid,
 }
 
 impl Action for AnalyticsAction {
@@ -74,8 +80,6 @@ impl Action for AnalyticsAction {
         "generate_product",
         "get_metrics",
         "get_shop_stats",
-        #[cfg(feature = "fault-injection")]
-        "__panic",
     ];
 
     fn idempotency(&self) -> Idempotency<'_> {
@@ -85,30 +89,25 @@ impl Action for AnalyticsAction {
     fn rpc_call(self, _idempotency_key: Option<String>) -> Result<RpcCall, ApiError> {
         match self {
             AnalyticsAction::GenerateDaily(request) => {
-                let date = request
-                    .date
-                    .map(|date| validate::date("date", &date).map(|_| date))
-                    .transpose()?;
                 Ok(RpcCall::new("generate_daily_sales_metrics")
-                    .optional_arg("p_date", date)
-                    .arg("p_shop_id", validate::uuid("shop_id", &request.shop_id)?))
+                    .optional_arg("p_date", request.date.map(|date| date.to_string()))
+                    .arg("p_shop_id", request.shop_id.to_string()))
             }
             AnalyticsAction::GenerateProduct(request) => shop_period_call(
                 "generate_product_analytics",
-                &request.shop_id,
+                request.shop_id,
                 request.start_date,
                 request.end_date,
             ),
             AnalyticsAction::GetMetrics(request) => shop_period_call(
                 "get_sales_metrics",
-                &request.shop_id,
+                request.shop_id,
                 request.start_date,
                 request.end_date,
             ),
-            AnalyticsAction::GetShopStats(request) => Ok(RpcCall::new("get_shop_stats")
-                .arg("p_shop_id", validate::uuid("shop_id", &request.shop_id)?)),
-            #[cfg(feature = "fault-injection")]
-            AnalyticsAction::Panic(_) => panic!("fault injection: __panic action"),
+            AnalyticsAction::GetShopStats(request) => {
+                Ok(RpcCall::new("get_shop_stats").arg("p_shop_id", request.shop_id.to_string()))
+            }
         }
     }
 }
@@ -117,18 +116,17 @@ impl Action for AnalyticsAction {
 /// [`MAX_RANGE_DAYS`]): `p_shop_id`, `p_start`, `p_end`.
 fn shop_period_call(
     function: &'static str,
-    shop_id: &str,
-    start_date: String,
-    end_date: String,
+    shop_id: Uuid,
+    start_date: NaiveDate,
+    end_date: NaiveDate,
 ) -> Result<RpcCall, ApiError> {
-    let shop_id = validate::uuid("shop_id", shop_id)?;
     validate::date_range(
-        ("start_date", &start_date),
-        ("end_date", &end_date),
+        ("start_date", start_date),
+        ("end_date", end_date),
         MAX_RANGE_DAYS,
     )?;
     Ok(RpcCall::new(function)
-        .arg("p_shop_id", shop_id)
-        .arg("p_start", start_date)
-        .arg("p_end", end_date))
+        .arg("p_shop_id", shop_id.to_string())
+        .arg("p_start", start_date.to_string())
+        .arg("p_end", end_date.to_string()))
 }

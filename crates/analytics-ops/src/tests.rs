@@ -1,7 +1,7 @@
 //! Native tests: every action's RPC call, its refusals, routing and the TypeScript types.
 
-use edge_core::testing::{self, error_of, invalid, post, post_json};
-use edge_core::{ErrorCode, HttpRequest};
+use edge_core::testing::{self, invalid};
+use edge_core::ErrorCode;
 use serde_json::{json, Value};
 
 use crate::AnalyticsAction;
@@ -121,58 +121,6 @@ fn get_shop_stats() {
 }
 
 #[test]
-fn routing_refusals() {
-    let error = error_of::<AnalyticsAction>(&post_json(&json!({"action": "update"})));
-    assert_eq!(error.code, ErrorCode::UnknownAction);
-
-    let put = HttpRequest {
-        method: "PUT".into(),
-        ..post_json(&json!({"action": "get_shop_stats", "shop_id": SHOP}))
-    };
-    assert_eq!(
-        error_of::<AnalyticsAction>(&put).code,
-        ErrorCode::MethodNotAllowed
-    );
-
-    let options = HttpRequest {
-        method: "OPTIONS".into(),
-        headers: Default::default(),
-        ..post(Vec::new())
-    };
-    assert_eq!(
-        edge_core::route::<AnalyticsAction>(&options, &edge_core::testing::env()),
-        Ok(edge_core::Route::Preflight)
-    );
-
-    let oversized = vec![b' '; 64 * 1024 + 1];
-    assert_eq!(
-        error_of::<AnalyticsAction>(&post(oversized)).code,
-        ErrorCode::PayloadTooLarge
-    );
-    assert_eq!(
-        error_of::<AnalyticsAction>(&post(&b"{\"action\":\"\xff\"}"[..])).code,
-        ErrorCode::InvalidJson
-    );
-}
-
-#[test]
-fn every_action_name_has_a_variant() {
-    testing::assert_every_name_has_a_variant::<AnalyticsAction>();
-}
-
-#[cfg(not(feature = "fault-injection"))]
-#[test]
-fn panic_action_exists_only_with_fault_injection() {
-    testing::assert_no_panic_action::<AnalyticsAction>();
-}
-
-#[cfg(feature = "fault-injection")]
-#[test]
-fn panic_action_panics_with_fault_injection() {
-    testing::assert_panic_action_panics::<AnalyticsAction>();
-}
-
-#[test]
 fn results_match_the_sql_contract() {
     use crate::results::*;
     let day = json!({
@@ -249,10 +197,8 @@ fn types_ts() {
     }
 }
 
-#[test]
-fn api_reference_documents_every_action_with_accepted_examples() {
-    testing::assert_api_reference_documents::<AnalyticsAction>(
-        env!("CARGO_MANIFEST_DIR"),
-        "analytics-operations",
-    );
-}
+edge_core::action_wiring_tests!(
+    AnalyticsAction,
+    "analytics-operations",
+    [json!({"action": "generate_daily", "shop_id": SHOP, "date": "2026-11-24"}),]
+);

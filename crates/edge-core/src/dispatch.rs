@@ -1,8 +1,11 @@
 //! From an `HttpRequest` to the one RPC call it asks for: method, auth, body limits,
 //! JSON, `{"action": ...}` dispatch, payload typing and the idempotency key.
 
+use std::collections::BTreeMap;
+
 use serde::de::DeserializeOwned;
-use serde_json::{json, Map, Value};
+use serde_json::json;
+use serde_value::{DeserializerError, Value, ValueDeserializer};
 
 use crate::auth::AuthContext;
 use crate::error::{ApiError, ErrorCode};
@@ -64,6 +67,10 @@ pub fn route<A: Action>(request: &HttpRequest, env: &Env) -> Result<Route, ApiEr
     Ok(Route::Call(RpcRequest::build(env, &auth, &call)))
 }
 
+/// The action the `fault-injection` feature adds: it panics while routing, so the shim's
+/// handling of a trap can be tested (tests/deno). Never in a production build.
+pub const PANIC_ACTION: &str = "__panic";
+
 /// Parses the body into one of the function's actions.
 pub fn parse_action<A: Action>(body: &[u8]) -> Result<A, ApiError> {
     if body.len() > MAX_BODY_BYTES {
@@ -75,17 +82,19 @@ pub fn parse_action<A: Action>(body: &[u8]) -> Result<A, ApiError> {
             "The request body is not valid UTF-8",
         )
     })?;
+    // A value tree whose deserializer reports errors as data (which field is missing,
+    // unknown, of the wrong type), unlike serde_json's, which only keeps them as text.
     let value: Value = serde_json::from_str(text).map_err(|err| {
         ApiError::of(ErrorCode::InvalidJson)
             .with_details(json!({ "line": err.line(), "column": err.column() }))
     })?;
-    let Value::Object(mut fields) = value else {
+    let Value::Map(mut fields) = value else {
         return Err(ApiError::new(
             ErrorCode::InvalidRequest,
             "The body must be a JSON object with an `action` field",
         ));
     };
-    let name = match fields.remove("action") {
+    let name = match fields.remove(&Value::String("action".into())) {
         Some(Value::String(name)) => name,
         None => return Err(ApiError::invalid_field("action", "`action` is required")),
         Some(_) => {
@@ -95,57 +104,100 @@ pub fn parse_action<A: Action>(body: &[u8]) -> Result<A, ApiError> {
             ))
         }
     };
+    #[cfg(feature = "fault-injection")]
+    if name == PANIC_ACTION {
+        panic!("fault injection: {PANIC_ACTION} action");
+    }
     if !A::NAMES.contains(&name.as_str()) {
         return Err(
             ApiError::new(ErrorCode::UnknownAction, format!("Unknown action `{name}`"))
                 .with_details(json!({ "action": name, "available": A::NAMES })),
         );
     }
-    let tagged = Value::Object(Map::from_iter([(name, Value::Object(fields))]));
-    serde_path_to_error::deserialize(tagged).map_err(payload_error)
+    // Externally tagged, `{"<action>": {...fields}}`, so the path of an error starts with
+    // the action and goes on with the field.
+    let tagged = Value::Map(BTreeMap::from([(Value::String(name), Value::Map(fields))]));
+    serde_path_to_error::deserialize(ValueDeserializer::<DeserializerError>::new(tagged))
+        .map_err(payload_error)
 }
 
-/// A payload that does not fit its type: name the field, keep serde's reason.
-fn payload_error(error: serde_path_to_error::Error<serde_json::Error>) -> ApiError {
-    let reason = error.inner().to_string();
-    if let Some(field) = backticked(&reason, "missing field `") {
-        return ApiError::invalid_field(&field, format!("`{field}` is required"));
-    }
-    if let Some(field) = backticked(&reason, "unknown field `") {
-        return ApiError::invalid_field(&field, format!("`{field}` is not a field of this action"));
-    }
-    // The first segment is the action (the enum variant).
+/// A payload that does not fit its type, classified by what serde reports (the error's
+/// kind and the path to the value) and answered with the field it names.
+fn payload_error(error: serde_path_to_error::Error<DeserializerError>) -> ApiError {
+    // The first segment is the action (the enum variant), then the field.
     let path: Vec<String> = error
         .path()
         .iter()
         .skip(1)
         .map(ToString::to_string)
         .collect();
-    let field = path.join(".");
-    // serde names Rust types; say what a JSON client has to send instead.
-    let reason = reason.replace(
-        "expected i32",
-        "expected an integer between -2147483648 and 2147483647",
-    );
-    ApiError::invalid_field(&field, format!("Invalid `{field}`: {reason}"))
+    let at = path.join(".");
+    let inner = |name: &str| {
+        if at.is_empty() {
+            name.to_string()
+        } else {
+            format!("{at}.{name}")
+        }
+    };
+    match error.into_inner() {
+        DeserializerError::MissingField(name) => {
+            let field = inner(name);
+            ApiError::invalid_field(&field, format!("`{field}` is required"))
+        }
+        DeserializerError::UnknownField(name, _) => {
+            // serde_path_to_error has already stepped into the key it could not place.
+            let field = if path.last() == Some(&name) {
+                at
+            } else {
+                inner(&name)
+            };
+            ApiError::invalid_field(&field, format!("`{field}` is not a field of this action"))
+        }
+        DeserializerError::DuplicateField(name) => {
+            let field = inner(name);
+            ApiError::invalid_field(&field, format!("`{field}` is given twice"))
+        }
+        DeserializerError::UnknownVariant(value, expected) => ApiError::invalid_field(
+            &at,
+            format!(
+                "Invalid `{at}`: `{value}` is not one of {}",
+                expected
+                    .iter()
+                    .map(|name| format!("`{name}`"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+        ),
+        DeserializerError::InvalidType(got, expected)
+        | DeserializerError::InvalidValue(got, expected) => ApiError::invalid_field(
+            &at,
+            format!(
+                "Invalid `{at}`: got {}, expected {}",
+                got.to_unexpected(),
+                json_expectation(&expected)
+            ),
+        ),
+        DeserializerError::InvalidLength(length, expected) => ApiError::invalid_field(
+            &at,
+            format!("Invalid `{at}`: {length} elements, expected {expected}"),
+        ),
+        DeserializerError::Custom(reason) => {
+            ApiError::invalid_field(&at, format!("Invalid `{at}`: {reason}"))
+        }
+    }
 }
 
-/// The name in `` `name` `` right after `prefix`, as serde words missing and unknown fields.
-fn backticked(reason: &str, prefix: &str) -> Option<String> {
-    let rest = reason.strip_prefix(prefix)?;
-    rest.split('`').next().map(str::to_string)
+/// What serde expects, said to a JSON client: serde names the Rust type of a number.
+fn json_expectation(expected: &str) -> String {
+    match expected {
+        "i32" => "an integer between -2147483648 and 2147483647".into(),
+        "a boolean" => "true or false".into(),
+        other => other.into(),
+    }
 }
-
-/// Payload of the `__panic` action that the `fault-injection` feature of each function
-/// crate adds; it takes no fields.
-#[derive(Debug, serde::Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct PanicRequest {}
 
 #[cfg(test)]
 mod tests {
-    use std::collections::BTreeMap;
-
     use serde::Deserialize;
 
     use super::*;

@@ -80,6 +80,54 @@ pub fn invalid(field: &str) -> (ErrorCode, Value) {
     (ErrorCode::InvalidRequest, Value::from(field))
 }
 
+/// The tests every function crate's action enum gets, written once:
+/// `edge_core::action_wiring_tests!(InventoryAction, "inventory-operations", [extra bodies]);`
+/// in the crate's test module. The extra bodies, with the documented curl examples, must
+/// between them send every parameter of the action's row in docs/ARCHITECTURE.md.
+#[macro_export]
+macro_rules! action_wiring_tests {
+    ($action:ty, $function:literal, [$($body:expr),* $(,)?]) => {
+        #[test]
+        fn every_action_name_has_a_variant() {
+            $crate::testing::assert_every_name_has_a_variant::<$action>();
+        }
+
+        #[test]
+        fn routing_refusals() {
+            $crate::testing::assert_routing_refusals::<$action>(env!("CARGO_MANIFEST_DIR"), $function);
+        }
+
+        #[cfg(not(feature = "fault-injection"))]
+        #[test]
+        fn panic_action_exists_only_with_fault_injection() {
+            $crate::testing::assert_no_panic_action::<$action>();
+        }
+
+        #[cfg(feature = "fault-injection")]
+        #[test]
+        fn panic_action_panics_with_fault_injection() {
+            $crate::testing::assert_panic_action_panics::<$action>();
+        }
+
+        #[test]
+        fn api_reference_documents_every_action_with_accepted_examples() {
+            $crate::testing::assert_api_reference_documents::<$action>(
+                env!("CARGO_MANIFEST_DIR"),
+                $function,
+            );
+        }
+
+        #[test]
+        fn architecture_rpc_table_matches_the_calls() {
+            $crate::testing::assert_rpc_table_matches::<$action>(
+                env!("CARGO_MANIFEST_DIR"),
+                $function,
+                &[$($body),*],
+            );
+        }
+    };
+}
+
 /// Every name in `A::NAMES` parses to a variant: a bare `{"action": name}` may be
 /// refused for its missing fields, never as an unknown action.
 pub fn assert_every_name_has_a_variant<A: Action>() {
@@ -91,30 +139,80 @@ pub fn assert_every_name_has_a_variant<A: Action>() {
     }
 }
 
+/// What every function refuses before looking at the action, and the preflight: an unknown
+/// action (with the list of known ones), other methods than POST, no JWT, a body over
+/// 64 KiB, bytes that are not UTF-8. The documented first example is the valid request
+/// each refusal starts from.
+pub fn assert_routing_refusals<A: Action>(crate_dir: &str, function: &str) {
+    let (_, bodies) = documented(crate_dir, function);
+    let valid = post_json(bodies.first().expect("a documented example"));
+    rpc_of::<A>(&valid).expect("the first documented example is accepted");
+
+    let error = error_of::<A>(&post_json(&serde_json::json!({"action": "drop_tables"})));
+    assert_eq!(error.code, ErrorCode::UnknownAction);
+    let details = error.details.expect("details");
+    assert_eq!(details["action"], serde_json::json!("drop_tables"));
+    assert_eq!(details["available"], serde_json::json!(A::NAMES));
+
+    for method in ["GET", "PUT", "PATCH", "DELETE"] {
+        let request = HttpRequest {
+            method: method.into(),
+            ..valid.clone()
+        };
+        assert_eq!(
+            error_of::<A>(&request).code,
+            ErrorCode::MethodNotAllowed,
+            "{method}"
+        );
+    }
+    let options = HttpRequest {
+        method: "OPTIONS".into(),
+        headers: Default::default(),
+        ..post(Vec::new())
+    };
+    assert_eq!(route::<A>(&options, &env()), Ok(Route::Preflight));
+
+    let anonymous = HttpRequest {
+        headers: Default::default(),
+        ..valid.clone()
+    };
+    assert_eq!(error_of::<A>(&anonymous).code, ErrorCode::Unauthorized);
+
+    let oversized = format!(
+        r#"{{"action":"{}","x":"{}"}}"#,
+        A::NAMES[0],
+        "y".repeat(crate::http::MAX_BODY_BYTES)
+    );
+    assert_eq!(
+        error_of::<A>(&post(oversized)).code,
+        ErrorCode::PayloadTooLarge
+    );
+    for bytes in [&b"\xc3\x28"[..], b"\x80", b"{\"action\":\"\xff\"}"] {
+        assert_eq!(error_of::<A>(&post(bytes)).code, ErrorCode::InvalidJson);
+    }
+}
+
 /// Built without the `fault-injection` feature, `__panic` is an unknown action.
 pub fn assert_no_panic_action<A: Action>() {
-    let error = error_of::<A>(&post_json(&serde_json::json!({"action": "__panic"})));
+    let error = error_of::<A>(&post_json(
+        &serde_json::json!({"action": crate::dispatch::PANIC_ACTION}),
+    ));
     assert_eq!(error.code, ErrorCode::UnknownAction);
 }
 
 /// Built with the `fault-injection` feature, `__panic` panics while routing.
 pub fn assert_panic_action_panics<A: Action>() {
-    let request = post_json(&serde_json::json!({"action": "__panic"}));
+    let request = post_json(&serde_json::json!({"action": crate::dispatch::PANIC_ACTION}));
     let outcome = std::panic::catch_unwind(|| rpc_of::<A>(&request));
     assert!(outcome.is_err());
 }
 
 /// docs/BACKEND_API_REFERENCE.md's section about `function` has a `### action` heading
-/// for every action `A` offers (the fault-injection `__panic` aside), in order, and one
-/// curl example per action, in the same order, each accepted by the router.
+/// for every action `A` offers, in order, and one curl example per action, in the same
+/// order, each accepted by the router.
 pub fn assert_api_reference_documents<A: Action>(crate_dir: &str, function: &str) {
     let (actions, bodies) = documented(crate_dir, function);
-    let offered: Vec<&str> = A::NAMES
-        .iter()
-        .copied()
-        .filter(|name| *name != "__panic")
-        .collect();
-    assert_eq!(actions, offered);
+    assert_eq!(actions, A::NAMES);
     let mut exemplified: Vec<String> = Vec::new();
     for body in bodies {
         if let Err(error) = rpc_of::<A>(&post_json(&body)) {
@@ -124,9 +222,98 @@ pub fn assert_api_reference_documents<A: Action>(crate_dir: &str, function: &str
     }
     exemplified.dedup();
     assert_eq!(
-        exemplified, offered,
+        exemplified,
+        A::NAMES,
         "one curl example per action, in order"
     );
+}
+
+/// One row of docs/ARCHITECTURE.md's RPC table: the SQL function and its parameters,
+/// each with whether it has a default.
+#[derive(Debug)]
+struct RpcRow {
+    function: String,
+    params: Vec<(String, bool)>,
+}
+
+/// The RPC table of docs/ARCHITECTURE.md agrees with the code: a row per action of
+/// `function`, in order; each documented example and each of `extra_bodies` (which add
+/// the optional fields) calls the row's SQL function with only its parameters, always
+/// including the ones without a default. (A parameter may exist for direct RPC callers
+/// only, as `update_stock`'s `p_reference_id`.)
+pub fn assert_rpc_table_matches<A: Action>(
+    crate_dir: &str,
+    function: &str,
+    extra_bodies: &[Value],
+) {
+    let rows = architecture_rpc_rows(crate_dir, function);
+    let actions: Vec<&str> = rows.iter().map(|(action, _)| action.as_str()).collect();
+    assert_eq!(
+        actions,
+        A::NAMES,
+        "docs/ARCHITECTURE.md's RPC rows of {function}"
+    );
+    let (_, documented_bodies) = documented(crate_dir, function);
+    for body in documented_bodies.iter().chain(extra_bodies) {
+        let action = body["action"].as_str().expect("action").to_string();
+        let (_, row) = rows
+            .iter()
+            .find(|(name, _)| *name == action)
+            .unwrap_or_else(|| panic!("no RPC row for {action}"));
+        let (called, args) =
+            rpc_of::<A>(&post_json(body)).unwrap_or_else(|e| panic!("{body} is refused: {e:?}"));
+        assert_eq!(called, row.function, "{action}: SQL function");
+        let args = args.as_object().expect("named arguments");
+        for name in args.keys() {
+            assert!(
+                row.params.iter().any(|(param, _)| param == name),
+                "{action} sends {name}, which {} does not take per docs/ARCHITECTURE.md",
+                row.function
+            );
+        }
+        for (param, _) in row.params.iter().filter(|(_, has_default)| !has_default) {
+            assert!(
+                args.contains_key(param),
+                "{action} must send {param}: {body}"
+            );
+        }
+    }
+}
+
+/// The rows of docs/ARCHITECTURE.md's RPC table about `function`: for
+/// `inventory-operations`, the lines starting with ``| inventory `<action>` | `<sql function>(<params>)``.
+fn architecture_rpc_rows(crate_dir: &str, function: &str) -> Vec<(String, RpcRow)> {
+    let path = std::path::Path::new(crate_dir).join("../../docs/ARCHITECTURE.md");
+    let doc = std::fs::read_to_string(&path).expect("docs/ARCHITECTURE.md exists");
+    let prefix = format!("| {} `", function.trim_end_matches("-operations"));
+    doc.lines()
+        .filter_map(|line| line.strip_prefix(&prefix))
+        .map(|rest| {
+            let (action, rest) = rest.split_once('`').expect("action in backticks");
+            let call = rest
+                .split_once("| `")
+                .expect("the RPC column starts with a backtick")
+                .1;
+            let (name, rest) = call.split_once('(').expect("function(params)");
+            let params = &rest[..rest.find(')').expect("closing parenthesis")];
+            let params = params
+                .split(',')
+                .map(str::trim)
+                .filter(|param| !param.is_empty())
+                .map(|param| {
+                    let name = param.split_whitespace().next().expect("parameter name");
+                    (name.to_string(), param.contains(" default "))
+                })
+                .collect();
+            (
+                action.to_string(),
+                RpcRow {
+                    function: name.to_string(),
+                    params,
+                },
+            )
+        })
+        .collect()
 }
 
 /// The section of docs/BACKEND_API_REFERENCE.md about `function` (e.g. `inventory-operations`):

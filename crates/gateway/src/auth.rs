@@ -1,19 +1,33 @@
-//! Who is calling: the JWT (HS256, the project's secret) from
-//! `Authorization: Bearer`, else the `apikey` header when it is a JWT, else the
-//! anonymous role. Errors follow PostgREST's PGRST301/PGRST303.
+//! Who is calling, decided as the hosted API gateway and PostgREST decide it.
+//!
+//! - `Authorization: Bearer <JWT>`: ES256/RS256 user tokens against the
+//!   project's JWKS (by `kid`), HS256 with the legacy secret (the legacy
+//!   anon/service_role keys, and user tokens in legacy mode). `exp` is
+//!   required, `aud` (when present) must be `authenticated`, `role` must be
+//!   `anon`, `authenticated` or `service_role`, and `sub` (when present) a uuid.
+//! - `Authorization: Bearer sb_...` or `apikey: sb_publishable_...` /
+//!   `sb_secret_...`: an opaque API key acts as `anon` / `service_role`
+//!   (supabase-js sends the key as the bearer when nobody is signed in).
+//! - `apikey: <JWT>` without `Authorization`: verified like a bearer token.
+//! - Nothing: the anonymous role.
+//!
+//! Refusals are 401 with PostgREST's JWT errors (PGRST301 when the token
+//! cannot be decoded or verified, PGRST303 when its claims are refused).
+
+use std::sync::Arc;
 
 use axum::http::HeaderMap;
-use jsonwebtoken::errors::ErrorKind;
-use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
-use serde_json::{Map, Value};
+use local_auth::{ApiKeys, KeySet, VerifyError};
+use serde_json::{json, Map, Value};
 
 use crate::error::ApiError;
 
 /// The role PostgREST uses when a request carries no JWT.
 pub const ANON_ROLE: &str = "anon";
 
-/// PostgREST tolerates this much clock skew on `exp`/`nbf`/`iat`.
-const ALLOWED_SKEW_SECS: u64 = 30;
+/// The roles a token may ask for; anything else (`authenticator`,
+/// `postgres`, ...) is refused before it reaches the database.
+const API_ROLES: [&str; 3] = [ANON_ROLE, "authenticated", "service_role"];
 
 /// The verified identity of one request.
 #[derive(Debug, Clone, PartialEq)]
@@ -25,10 +39,14 @@ pub struct Caller {
 
 impl Caller {
     pub fn anonymous() -> Self {
+        Self::of_role(ANON_ROLE)
+    }
+
+    fn of_role(role: &str) -> Self {
         let mut claims = Map::new();
-        claims.insert("role".into(), Value::String(ANON_ROLE.into()));
+        claims.insert("role".into(), Value::String(role.into()));
         Self {
-            role: ANON_ROLE.into(),
+            role: role.into(),
             claims,
         }
     }
@@ -43,118 +61,95 @@ impl Caller {
     }
 }
 
-/// The JWT a request presents, if any: `Authorization: Bearer` first, then an
-/// `apikey` header that looks like a JWT (new `sb_publishable_...` keys do not).
-pub fn presented_token(headers: &HeaderMap) -> Option<String> {
-    if let Some(value) = headers.get(axum::http::header::AUTHORIZATION) {
-        let text = value.to_str().unwrap_or_default().trim();
-        let token = text
-            .strip_prefix("Bearer ")
-            .or_else(|| text.strip_prefix("bearer "))
-            .unwrap_or(text);
-        return Some(token.trim().to_owned());
-    }
-    headers
+/// What the gateway verifies callers with.
+pub struct Credentials {
+    pub keys: Arc<KeySet>,
+    pub api_keys: ApiKeys,
+}
+
+fn now_secs() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or_default()
+}
+
+/// The bearer token of `Authorization`, if the header is there.
+pub fn bearer(headers: &HeaderMap) -> Option<String> {
+    let value = headers.get(axum::http::header::AUTHORIZATION)?;
+    let text = value.to_str().unwrap_or_default().trim();
+    let token = text
+        .strip_prefix("Bearer ")
+        .or_else(|| text.strip_prefix("bearer "))
+        .unwrap_or(text);
+    Some(token.trim().to_owned())
+}
+
+fn invalid_api_key() -> ApiError {
+    ApiError::jwt("PGRST301", "Invalid API key")
+        .hint("Double check your Supabase `anon` or `service_role` API key.")
+}
+
+/// Resolves the caller of a request (see the module documentation).
+pub fn authenticate(headers: &HeaderMap, credentials: &Credentials) -> Result<Caller, ApiError> {
+    let apikey = headers
         .get("apikey")
         .and_then(|v| v.to_str().ok())
-        .map(str::trim)
-        .filter(|key| key.split('.').count() == 3)
-        .map(str::to_owned)
+        .map(str::trim);
+    let token = match bearer(headers) {
+        Some(token) => token,
+        None => match apikey {
+            Some(key) if ApiKeys::is_opaque(key) || key.split('.').count() == 3 => key.to_owned(),
+            _ => return Ok(Caller::anonymous()),
+        },
+    };
+    if ApiKeys::is_opaque(&token) {
+        return credentials
+            .api_keys
+            .role_of(&token)
+            .map(Caller::of_role)
+            .ok_or_else(invalid_api_key);
+    }
+    verify(&token, &credentials.keys)
 }
 
-/// Resolves the caller of a request; no token means the anonymous role.
-pub fn authenticate(headers: &HeaderMap, secret: &[u8]) -> Result<Caller, ApiError> {
-    match presented_token(headers) {
-        None => Ok(Caller::anonymous()),
-        Some(token) => verify(&token, secret),
-    }
-}
-
-/// Verifies an HS256 token and returns its caller.
-pub fn verify(token: &str, secret: &[u8]) -> Result<Caller, ApiError> {
-    if token.is_empty() {
-        return Err(ApiError::jwt(
-            "PGRST301",
-            "Empty JWT is sent in Authorization header",
-        ));
-    }
-    let parts = token.split('.').count();
-    if parts != 3 {
-        return Err(ApiError::jwt(
-            "PGRST301",
-            &format!("Expected 3 parts in JWT; got {parts}"),
-        ));
-    }
-    let mut validation = Validation::new(Algorithm::HS256);
-    validation.required_spec_claims.clear();
-    validation.validate_aud = false;
-    validation.validate_nbf = true;
-    validation.leeway = ALLOWED_SKEW_SECS;
-    let data = jsonwebtoken::decode::<Map<String, Value>>(
-        token,
-        &DecodingKey::from_secret(secret),
-        &validation,
-    )
-    .map_err(|error| match error.kind() {
-        ErrorKind::ExpiredSignature => ApiError::jwt("PGRST303", "JWT expired"),
-        ErrorKind::ImmatureSignature => ApiError::jwt("PGRST303", "JWT not yet valid"),
-        ErrorKind::InvalidSignature => {
-            ApiError::jwt("PGRST301", "JWT cryptographic operation failed")
-        }
-        ErrorKind::InvalidAlgorithm | ErrorKind::InvalidAlgorithmName => {
-            ApiError::jwt("PGRST301", "Wrong or unsupported encoding algorithm")
-        }
-        ErrorKind::Json(_) => {
-            // alg "none" and other unknown algorithms fail while reading the header.
-            if header_algorithm(token).is_some_and(|alg| alg != "HS256") {
-                ApiError::jwt("PGRST301", "Wrong or unsupported encoding algorithm")
-            } else {
-                ApiError::jwt("PGRST303", "Parsing claims failed")
-            }
-        }
-        _ => ApiError::jwt("PGRST301", "JWT couldn't be decoded"),
-    })?;
-    let mut claims = data.claims;
+/// Verifies a JWT and the claims PostgREST turns into a role.
+pub fn verify(token: &str, keys: &KeySet) -> Result<Caller, ApiError> {
+    let mut claims = keys.verify(token, now_secs()).map_err(postgrest_error)?;
     let role = match claims.get("role") {
         None => ANON_ROLE.to_owned(),
-        Some(Value::String(role)) => role.clone(),
-        Some(_) => return Err(ApiError::jwt("PGRST303", "Parsing claims failed")),
+        Some(Value::String(role)) if API_ROLES.contains(&role.as_str()) => role.clone(),
+        Some(_) => {
+            return Err(ApiError::jwt(
+                "PGRST303",
+                "The JWT 'role' claim must be anon, authenticated or service_role",
+            ))
+        }
     };
+    match claims.get("sub") {
+        None => {}
+        Some(Value::String(sub)) if uuid::Uuid::parse_str(sub).is_ok() => {}
+        Some(_) => {
+            return Err(ApiError::jwt(
+                "PGRST303",
+                "The JWT 'sub' claim must be a uuid",
+            ))
+        }
+    }
     claims.insert("role".into(), Value::String(role.clone()));
     Ok(Caller { role, claims })
 }
 
-/// The `alg` of a token's header, read without trusting it.
-fn header_algorithm(token: &str) -> Option<String> {
-    use base64_header::decode_segment;
-    let header = decode_segment(token.split('.').next()?)?;
-    let value: Value = serde_json::from_slice(&header).ok()?;
-    value.get("alg")?.as_str().map(str::to_owned)
-}
-
-/// Base64url decoding of one JWT segment (only used to read `alg` for error text).
-mod base64_header {
-    pub fn decode_segment(segment: &str) -> Option<Vec<u8>> {
-        let mut out = Vec::with_capacity(segment.len() * 3 / 4);
-        let mut buffer = 0u32;
-        let mut bits = 0;
-        for byte in segment.bytes().filter(|b| *b != b'=') {
-            let value = match byte {
-                b'A'..=b'Z' => byte - b'A',
-                b'a'..=b'z' => byte - b'a' + 26,
-                b'0'..=b'9' => byte - b'0' + 52,
-                b'-' | b'+' => 62,
-                b'_' | b'/' => 63,
-                _ => return None,
-            };
-            buffer = (buffer << 6) | u32::from(value);
-            bits += 6;
-            if bits >= 8 {
-                bits -= 8;
-                out.push(((buffer >> bits) & 0xff) as u8);
-            }
-        }
-        Some(out)
+fn postgrest_error(error: VerifyError) -> ApiError {
+    let code = if error.is_claims_error() {
+        "PGRST303"
+    } else {
+        "PGRST301"
+    };
+    let api = ApiError::jwt(code, &error.to_string());
+    match error.details() {
+        Some(details) => api.details(details),
+        None => api,
     }
 }
 
@@ -167,114 +162,197 @@ pub struct TokenRequest {
     pub ttl_secs: u64,
 }
 
-/// Signs an HS256 JWT shaped like Supabase's (`iss`, `role`, `aud`, `iat`, `exp`, `sub`, `email`).
-pub fn sign(request: &TokenRequest, secret: &[u8], now_secs: u64) -> Result<String, String> {
-    let mut claims = Map::new();
-    claims.insert("iss".into(), "supabase-local".into());
-    claims.insert("role".into(), request.role.clone().into());
-    let audience = if request.role == "authenticated" {
-        "authenticated"
-    } else {
-        request.role.as_str()
-    };
-    claims.insert("aud".into(), audience.into());
-    claims.insert("iat".into(), now_secs.into());
-    claims.insert("exp".into(), (now_secs + request.ttl_secs).into());
-    if let Some(sub) = &request.sub {
-        claims.insert("sub".into(), sub.clone().into());
+/// The anon and service_role keys are HS256 JWTs with the legacy secret,
+/// shaped like the keys `supabase start` prints; user tokens carry the
+/// claims hosted Auth issues (without a session) and are signed like
+/// Auth's own: ES256 with the `kid`, or HS256 in legacy mode.
+pub fn sign(
+    request: &TokenRequest,
+    keys: &KeySet,
+    issuer: &str,
+    now_secs: u64,
+) -> Result<String, String> {
+    let mut claims =
+        json!({"role": request.role, "iat": now_secs, "exp": now_secs + request.ttl_secs});
+    if request.role != "authenticated" {
+        claims["iss"] = json!("supabase-demo");
+        return keys.sign_legacy(claims.as_object().unwrap_or(&Map::new()));
     }
-    if let Some(email) = &request.email {
-        claims.insert("email".into(), email.clone().into());
+    let user = json!({
+        "iss": issuer,
+        "aud": "authenticated",
+        "sub": request.sub,
+        "email": request.email.clone().unwrap_or_default(),
+        "phone": "",
+        "app_metadata": {"provider": "email", "providers": ["email"]},
+        "user_metadata": {},
+        "aal": "aal1",
+        "amr": [{"method": "password", "timestamp": now_secs}],
+        "is_anonymous": false,
+    });
+    if let (Some(claims), Some(user)) = (claims.as_object_mut(), user.as_object()) {
+        claims.extend(user.clone());
     }
-    jsonwebtoken::encode(
-        &Header::new(Algorithm::HS256),
-        &claims,
-        &EncodingKey::from_secret(secret),
-    )
-    .map_err(|e| e.to_string())
+    keys.sign(claims.as_object().unwrap_or(&Map::new()))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use axum::http::HeaderValue;
 
-    const SECRET: &[u8] = b"unit-test-secret-with-at-least-32-characters";
+    const SECRET: &str = "unit-test-secret-with-at-least-32-characters";
+    const KEY: &str = r#"{"kty":"EC","kid":"5728fedb-dc5a-446d-a982-f66a1900953a","use":"sig","key_ops":["sign","verify"],"alg":"ES256","ext":true,"d":"MOmQEzUxaPf5xmO0mqRaKypIvliRwwo3zxcIsszJGs0","crv":"P-256","x":"uA74xADTm8M1djAubgDBuAHJXb-qat8Mdfg6UxRkTis","y":"TuHzVFiJHkbwjxPC6GRGFVL9dl-mpfWCO2KXYbswW5g"}"#;
+    const USER: &str = "00000000-0000-4000-8000-000000000001";
 
-    fn now() -> u64 {
-        std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map(|d| d.as_secs())
-            .unwrap_or_default()
+    fn credentials() -> Credentials {
+        Credentials {
+            keys: Arc::new(KeySet::new(Some(KEY), SECRET).unwrap_or_else(|e| panic!("{e}"))),
+            api_keys: ApiKeys {
+                publishable: Some("sb_publishable_test".into()),
+                secret: Some("sb_secret_test".into()),
+            },
+        }
     }
 
-    fn token(role: &str, ttl: u64, at: u64) -> String {
+    fn now() -> u64 {
+        now_secs() as u64
+    }
+
+    fn token(credentials: &Credentials, role: &str, ttl: u64, at: u64) -> String {
         let request = TokenRequest {
             role: role.into(),
-            sub: Some("00000000-0000-0000-0000-000000000001".into()),
+            sub: Some(USER.into()),
             email: None,
             ttl_secs: ttl,
         };
-        sign(&request, SECRET, at).unwrap_or_default()
+        sign(&request, &credentials.keys, "http://localhost/auth/v1", at).unwrap_or_default()
+    }
+
+    fn headers(pairs: &[(&'static str, &str)]) -> HeaderMap {
+        let mut headers = HeaderMap::new();
+        for (name, value) in pairs {
+            headers.insert(
+                *name,
+                HeaderValue::from_str(value).unwrap_or_else(|e| panic!("{e}")),
+            );
+        }
+        headers
+    }
+
+    fn refusal(result: Result<Caller, ApiError>) -> (u16, String, String) {
+        match result {
+            Ok(caller) => panic!("accepted as {}", caller.role),
+            Err(error) => (error.status.as_u16(), error.code, error.message),
+        }
     }
 
     #[test]
-    fn signed_token_round_trips() {
-        let caller = verify(&token("authenticated", 60, now()), SECRET);
-        let caller = caller.unwrap_or_else(|e| panic!("{e:?}"));
+    fn user_tokens_are_es256_and_verify() {
+        let credentials = credentials();
+        let user = token(&credentials, "authenticated", 60, now());
+        assert_eq!(
+            jsonwebtoken::decode_header(&user).map(|h| h.alg).ok(),
+            Some(jsonwebtoken::Algorithm::ES256)
+        );
+        let caller = verify(&user, &credentials.keys).unwrap_or_else(|e| panic!("{e:?}"));
         assert_eq!(caller.role, "authenticated");
-        assert_eq!(caller.sub(), Some("00000000-0000-0000-0000-000000000001"));
+        assert_eq!(caller.sub(), Some(USER));
+        let key = token(&credentials, "service_role", 60, now());
+        assert_eq!(
+            jsonwebtoken::decode_header(&key).map(|h| h.alg).ok(),
+            Some(jsonwebtoken::Algorithm::HS256)
+        );
+        assert_eq!(
+            verify(&key, &credentials.keys).map(|c| c.role).ok(),
+            Some("service_role".into())
+        );
     }
 
     #[test]
     fn expired_token_is_pgrst303() {
-        let error = verify(&token("authenticated", 10, now() - 3600), SECRET);
+        let credentials = credentials();
+        let expired = token(&credentials, "authenticated", 10, now() - 3600);
         assert_eq!(
-            error.map_err(|e| (e.code, e.message)),
-            Err(("PGRST303".into(), "JWT expired".into()))
+            refusal(verify(&expired, &credentials.keys)),
+            (401, "PGRST303".into(), "JWT expired".into())
         );
     }
 
     #[test]
-    fn wrong_secret_is_pgrst301() {
-        let error = verify(
-            &token("anon", 60, now()),
-            b"another-secret-another-secret-another",
-        );
-        assert_eq!(error.map_err(|e| e.code), Err("PGRST301".into()));
+    fn roles_outside_the_api_roles_are_refused() {
+        let credentials = credentials();
+        for role in ["authenticator", "postgres", "supabase_admin", "none"] {
+            let mut claims = Map::new();
+            claims.insert("role".into(), json!(role));
+            claims.insert("exp".into(), json!(now() + 60));
+            let forged_role = credentials.keys.sign_legacy(&claims).unwrap_or_default();
+            assert_eq!(
+                refusal(verify(&forged_role, &credentials.keys)).1,
+                "PGRST303",
+                "{role}"
+            );
+        }
     }
 
     #[test]
-    fn alg_none_is_rejected() {
-        let header = "eyJhbGciOiJub25lIiwidHlwIjoiSldUIn0"; // {"alg":"none","typ":"JWT"}
-        let body = "eyJyb2xlIjoic2VydmljZV9yb2xlIn0"; // {"role":"service_role"}
-        let error = verify(&format!("{header}.{body}."), SECRET);
+    fn sub_must_be_a_uuid() {
+        let credentials = credentials();
+        let mut claims = Map::new();
+        claims.insert("role".into(), json!("authenticated"));
+        claims.insert("sub".into(), json!("not-a-uuid"));
+        claims.insert("exp".into(), json!(now() + 60));
+        let token = credentials.keys.sign(&claims).unwrap_or_default();
         assert_eq!(
-            error.map_err(|e| (e.code, e.message)),
-            Err((
-                "PGRST301".into(),
-                "Wrong or unsupported encoding algorithm".into()
+            refusal(verify(&token, &credentials.keys)),
+            (
+                401,
+                "PGRST303".into(),
+                "The JWT 'sub' claim must be a uuid".into()
+            )
+        );
+    }
+
+    #[test]
+    fn opaque_keys_act_as_anon_and_service_role() {
+        let credentials = credentials();
+        let role = |pairs: &[(&'static str, &str)]| {
+            authenticate(&headers(pairs), &credentials).map(|caller| caller.role)
+        };
+        assert_eq!(
+            role(&[("apikey", "sb_publishable_test")]).ok(),
+            Some("anon".into())
+        );
+        assert_eq!(
+            role(&[("apikey", "sb_secret_test")]).ok(),
+            Some("service_role".into())
+        );
+        // supabase-js without a session: the key is the bearer as well.
+        assert_eq!(
+            role(&[
+                ("apikey", "sb_secret_test"),
+                ("authorization", "Bearer sb_secret_test")
+            ])
+            .ok(),
+            Some("service_role".into())
+        );
+        let user = token(&credentials, "authenticated", 60, now());
+        assert_eq!(
+            role(&[
+                ("apikey", "sb_publishable_test"),
+                ("authorization", &format!("Bearer {user}"))
+            ])
+            .ok(),
+            Some("authenticated".into())
+        );
+        assert_eq!(
+            refusal(authenticate(
+                &headers(&[("apikey", "sb_secret_guess")]),
+                &credentials
             ))
+            .0,
+            401
         );
-    }
-
-    #[test]
-    fn malformed_token_counts_parts() {
-        let error = verify("abc.def", SECRET);
-        assert_eq!(
-            error.map_err(|e| e.message),
-            Err("Expected 3 parts in JWT; got 2".into())
-        );
-    }
-
-    #[test]
-    fn publishable_apikey_is_not_a_token() {
-        let mut headers = HeaderMap::new();
-        headers.insert(
-            "apikey",
-            "sb_publishable_abc"
-                .parse()
-                .unwrap_or_else(|_| unreachable!()),
-        );
-        assert_eq!(presented_token(&headers), None);
+        assert_eq!(role(&[]).ok(), Some("anon".into()));
     }
 }

@@ -74,6 +74,32 @@ pub struct Work<'a> {
     /// True when the main statement returns nothing (void functions).
     pub returns_nothing: bool,
     pub count: Option<&'a Statement>,
+    /// An `EXPLAIN (FORMAT JSON)` whose top plan's row estimate is the total,
+    /// used when `count` is absent or counted more than
+    /// `query::ESTIMATED_COUNT_THRESHOLD` rows.
+    pub planned_count: Option<&'a Statement>,
+    /// `Prefer: tx=rollback`: answer as usual, then roll the transaction back.
+    pub rollback: bool,
+}
+
+/// A column read as its text, whatever its type (`EXPLAIN`'s json).
+struct RawText(String);
+
+impl<'a> tokio_postgres::types::FromSql<'a> for RawText {
+    fn from_sql(_: &Type, raw: &'a [u8]) -> Result<Self, Box<dyn Error + Sync + Send>> {
+        Ok(RawText(std::str::from_utf8(raw)?.to_owned()))
+    }
+
+    fn accepts(_: &Type) -> bool {
+        true
+    }
+}
+
+/// The top plan's `Plan Rows` of an `EXPLAIN (FORMAT JSON)` answer.
+fn plan_rows(plan: &str) -> Option<i64> {
+    let plan: serde_json::Value = serde_json::from_str(plan).ok()?;
+    let rows = plan.get(0)?.get("Plan")?.get("Plan Rows")?;
+    rows.as_i64().or_else(|| rows.as_f64().map(|r| r as i64))
 }
 
 /// The request's transaction-scoped settings, after the role's own settings
@@ -109,9 +135,17 @@ fn params(statement: &Statement) -> Vec<TextParam> {
 
 /// Distinct statement texts prepared on one connection before its cache is emptied.
 /// Texts vary with a request's shape (filters, select lists, argument names), not
-/// with its values, so a few hundred cover an application; the limit bounds what a
-/// client inventing shapes can make a connection hold.
-const STATEMENT_CACHE_LIMIT: usize = 512;
+/// with its values (an `in` list is one array parameter), so a hundred cover an
+/// application; the limit bounds what a client inventing shapes can make a
+/// connection hold.
+const STATEMENT_CACHE_LIMIT: usize = 128;
+
+/// Longer texts are prepared for their one use and closed after it, never cached.
+/// With `STATEMENT_CACHE_LIMIT` this bounds a connection's cached text to 256 KiB,
+/// and so the backend memory its prepared statements hold: a statement's parse
+/// and plan trees take about 70 times its text (~200 KB for 3 KB measured in
+/// pg_backend_memory_contexts), so ~18 MB per connection at worst.
+const CACHED_STATEMENT_MAX_BYTES: usize = 2 * 1024;
 
 /// The connection's prepared statement for `sql`, prepared on first use. Like
 /// PostgREST's prepared statements, this spares Postgres parsing and planning the
@@ -122,12 +156,15 @@ async fn prepare(
     sql: &str,
     param_count: usize,
 ) -> Result<tokio_postgres::Statement, tokio_postgres::Error> {
+    let types = vec![Type::UNKNOWN; param_count];
+    if sql.len() > CACHED_STATEMENT_MAX_BYTES {
+        // Closed on the server when the returned statement is dropped.
+        return client.prepare_typed(sql, &types).await;
+    }
     if client.statement_cache.size() >= STATEMENT_CACHE_LIMIT {
         client.statement_cache.clear();
     }
-    client
-        .prepare_typed_cached(sql, &vec![Type::UNKNOWN; param_count])
-        .await
+    client.prepare_typed_cached(sql, &types).await
 }
 
 fn refs(params: &[TextParam]) -> Vec<&(dyn ToSql + Sync)> {
@@ -191,7 +228,7 @@ pub async fn execute(
         "start transaction read write"
     };
 
-    if !work.singular && work.count.is_none() {
+    if !work.singular && work.count.is_none() && work.planned_count.is_none() {
         // Nothing to decide after the main statement, so the whole transaction
         // goes as one pipelined batch (see `apply_settings`): one round trip.
         // After a failed statement the server answers COMMIT by rolling back,
@@ -202,7 +239,7 @@ pub async fn execute(
             client.batch_execute(begin),
             apply_settings(&**client, &settings_statement, &setting_params),
             run_main(&**client, main.as_ref()),
-            client.batch_execute("commit"),
+            client.batch_execute(if work.rollback { "rollback" } else { "commit" }),
         )
         .await;
         began.map_err(db_error)?;
@@ -234,11 +271,26 @@ pub async fn execute(
             .map_err(db_error)?;
         outcome.total = Some(row.get(0));
     }
+    let over_threshold = outcome
+        .total
+        .is_none_or(|total| total > crate::query::ESTIMATED_COUNT_THRESHOLD);
+    if let (Some(planned), true) = (work.planned_count, over_threshold) {
+        let rows = transaction
+            .query(&planned.sql, &refs(&params(planned)))
+            .await
+            .map_err(db_error)?;
+        let plan = rows.first().map(|row| row.get::<_, RawText>(0).0);
+        outcome.total = plan.as_deref().and_then(plan_rows);
+    }
     if work.singular && outcome.rows != 1 {
         transaction.rollback().await.map_err(db_error)?;
         return Err(ApiError::singularity(outcome.rows));
     }
-    transaction.commit().await.map_err(db_error)?;
+    if work.rollback {
+        transaction.rollback().await.map_err(db_error)?;
+    } else {
+        transaction.commit().await.map_err(db_error)?;
+    }
     Ok(outcome)
 }
 

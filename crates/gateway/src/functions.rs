@@ -1,18 +1,19 @@
 //! `/functions/v1/<name>`: forwards to the Deno process serving that function,
-//! like Supabase's API gateway with `verify_jwt = true`: a valid project JWT
-//! is required (except for the CORS preflight), everything else passes
-//! through untouched. Gateway-made errors use the functions' own error shape
+//! like Supabase's API gateway with `verify_jwt = true`: a valid bearer (a
+//! project JWT or API key, checked as auth.rs does for REST) is required,
+//! except for the CORS preflight; everything else passes through untouched.
+//! Gateway-made errors use the functions' own error shape
 //! (`{"error": {"code", "message", "request_id"}}`, docs/BACKEND_API_REFERENCE.md) and carry
 //! the CORS headers so a browser can read them.
 
-use axum::body::{Body, Bytes};
-use axum::extract::rejection::BytesRejection;
+use axum::body::Body;
 use axum::extract::State;
-use axum::http::{header, HeaderMap, HeaderName, HeaderValue, Method, StatusCode, Uri};
+use axum::http::{HeaderMap, HeaderName, HeaderValue, Method, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use serde_json::json;
 
 use crate::auth;
+use crate::limits::{self, BodyError};
 use crate::AppState;
 
 /// Hop-by-hop headers (RFC 9110 §7.6.1) are not forwarded; `host` and
@@ -39,7 +40,7 @@ const CORS: [(&str, &str); 3] = [
     ("access-control-allow-methods", "POST, OPTIONS"),
 ];
 
-fn error(status: StatusCode, code: &str, message: &str) -> Response {
+pub(crate) fn error(status: StatusCode, code: &str, message: &str) -> Response {
     let request_id = uuid::Uuid::new_v4().to_string();
     let body = json!({"error": {"code": code, "message": message, "request_id": request_id}});
     let mut response = (status, axum::Json(body)).into_response();
@@ -60,25 +61,8 @@ pub async fn forward(
     method: Method,
     uri: Uri,
     headers: HeaderMap,
-    body: Result<Bytes, BytesRejection>,
+    body: Body,
 ) -> Response {
-    let body = match body {
-        Ok(body) => body,
-        Err(rejection) if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE => {
-            return error(
-                StatusCode::PAYLOAD_TOO_LARGE,
-                "payload_too_large",
-                "The request body is too large",
-            )
-        }
-        Err(rejection) => {
-            return error(
-                StatusCode::BAD_REQUEST,
-                "invalid_request",
-                &rejection.body_text(),
-            )
-        }
-    };
     let name = uri
         .path()
         .trim_start_matches("/functions/v1/")
@@ -93,24 +77,58 @@ pub async fn forward(
         );
     };
     if method != Method::OPTIONS {
-        let bearer = headers
-            .get(header::AUTHORIZATION)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| {
-                v.strip_prefix("Bearer ")
-                    .or_else(|| v.strip_prefix("bearer "))
-            });
-        let Some(token) = bearer else {
+        // A bearer is required, as with `verify_jwt = true`: a user JWT, a
+        // legacy key, or the opaque key supabase-js sends when nobody is signed in.
+        if auth::bearer(&headers).is_none() {
             return error(
                 StatusCode::UNAUTHORIZED,
                 "unauthorized",
                 "Missing authorization header",
             );
-        };
-        if auth::verify(token.trim(), state.config.jwt_secret.as_bytes()).is_err() {
+        }
+        if auth::authenticate(&headers, &state.credentials).is_err() {
             return error(StatusCode::UNAUTHORIZED, "unauthorized", "Invalid JWT");
         }
     }
+    // Only a verified caller's body is read, and no more of it than a function accepts.
+    let limits = &state.config.limits;
+    let body = match limits::read_body(
+        &headers,
+        body,
+        limits.function_body_bytes,
+        limits.body_read_timeout,
+    )
+    .await
+    {
+        Ok(body) => body,
+        Err(BodyError::TooLarge) => {
+            return error(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "payload_too_large",
+                &format!(
+                    "The request body is larger than {} bytes",
+                    limits.function_body_bytes
+                ),
+            )
+        }
+        Err(BodyError::TimedOut) => {
+            return error(
+                StatusCode::REQUEST_TIMEOUT,
+                "invalid_request",
+                &format!(
+                    "The request body did not arrive within {} s",
+                    limits.body_read_timeout.as_secs()
+                ),
+            )
+        }
+        Err(BodyError::Unreadable) => {
+            return error(
+                StatusCode::BAD_REQUEST,
+                "invalid_request",
+                "The request body could not be read",
+            )
+        }
+    };
     let path_and_query = uri.path_and_query().map_or("/", |pq| pq.as_str());
     let url = format!("{}{}", upstream.trim_end_matches('/'), path_and_query);
     let mut request = state.http.request(method, url).body(body);

@@ -1,32 +1,38 @@
 //! A local PostgREST-compatible gateway: `/rest/v1/*` with PostgREST's
-//! semantics over a connection pool that logs in as `authenticator`, and
+//! semantics over a connection pool that logs in as `authenticator`,
 //! `/functions/v1/<name>` forwarded to the Deno processes serving the edge
-//! functions, like the Supabase API gateway.
+//! functions, like the Supabase API gateway, and `/auth/v1/*` served by the
+//! local auth stand-in (crates/local-auth).
 
 pub mod auth;
 mod db;
 pub mod error;
 mod functions;
+pub mod limits;
 pub mod query;
 mod rest;
 pub mod schema;
 
 use std::collections::HashMap;
+use std::convert::Infallible;
 use std::future::Future;
 use std::str::FromStr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use axum::extract::{Request, State};
-use axum::http::StatusCode;
+use axum::extract::{ConnectInfo, Request, State};
+use axum::http::{header, HeaderValue, StatusCode};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{any, get};
 use axum::Router;
+use hyper_util::rt::{TokioIo, TokioTimer};
+use hyper_util::server::graceful::GracefulShutdown;
+use hyper_util::service::TowerToHyperService;
+use tower::ServiceExt;
+use tokio::sync::Semaphore;
 
-/// Largest request body the gateway reads (REST payloads and function
-/// calls; the functions themselves refuse more than 64 KiB).
-pub const MAX_BODY_BYTES: usize = 16 * 1024 * 1024;
+pub use limits::Limits;
 
 /// Everything the gateway reads from its environment.
 #[derive(Debug, Clone)]
@@ -34,18 +40,34 @@ pub struct Config {
     pub port: u16,
     /// The `authenticator` login (never a superuser: RLS must apply).
     pub database_url: String,
+    /// The legacy HS256 secret (the anon/service_role JWT keys are signed with it).
     pub jwt_secret: String,
+    /// The JWT signing keys (a private JWK or an array of them, as `supabase
+    /// gen signing-key` writes): user tokens are ES256 with the first one.
+    /// `None`: legacy mode, user tokens HS256 with `jwt_secret`.
+    pub signing_keys: Option<String>,
+    /// `SUPABASE_URL`, the `iss` of user tokens is `<site_url>/auth/v1`.
+    pub site_url: String,
+    /// The `supabase_auth_admin` login of `/auth/v1`; `None` leaves it unserved.
+    pub auth_database_url: Option<String>,
+    /// The opaque `sb_publishable_...` / `sb_secret_...` keys.
+    pub api_keys: local_auth::ApiKeys,
     /// Function name -> base URL of the Deno process serving it.
     pub function_upstreams: HashMap<String, String>,
     pub pool_size: usize,
     /// The exposed schema (PostgREST's `db-schemas`).
     pub schema: String,
+    pub limits: Limits,
 }
 
 impl Config {
     /// Reads `GATEWAY_PORT` (24321), `GATEWAY_DATABASE_URL` (else
     /// `DATABASE_URL`), `SUPABASE_JWT_SECRET`, `FUNCTIONS_UPSTREAMS`
-    /// (`name=url,...`), `GATEWAY_POOL_SIZE` (16) and `GATEWAY_DB_SCHEMA` (public).
+    /// (`name=url,...`), `GATEWAY_POOL_SIZE` (16), `GATEWAY_DB_SCHEMA` (public),
+    /// `AUTH_SIGNING_KEYS_PATH` (unset: legacy HS256), `SUPABASE_URL`
+    /// (`http://127.0.0.1:<port>`), `AUTH_DATABASE_URL` (unset: no `/auth/v1`),
+    /// `SUPABASE_PUBLISHABLE_KEY`, `SUPABASE_SECRET_KEY` and the `GATEWAY_*`
+    /// limits (`Limits::from_env`).
     pub fn from_env() -> Result<Self, String> {
         let var = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
         let database_url = var("GATEWAY_DATABASE_URL")
@@ -64,13 +86,28 @@ impl Config {
                 .map_err(|_| format!("GATEWAY_POOL_SIZE is not a number: {size}"))?,
             None => 16,
         };
+        let signing_keys = match var("AUTH_SIGNING_KEYS_PATH") {
+            Some(path) => Some(
+                std::fs::read_to_string(&path)
+                    .map_err(|e| format!("AUTH_SIGNING_KEYS_PATH {path}: {e}"))?,
+            ),
+            None => None,
+        };
         Ok(Self {
             port,
             database_url,
             jwt_secret,
+            signing_keys,
+            site_url: var("SUPABASE_URL").unwrap_or_else(|| format!("http://127.0.0.1:{port}")),
+            auth_database_url: var("AUTH_DATABASE_URL"),
+            api_keys: local_auth::ApiKeys {
+                publishable: var("SUPABASE_PUBLISHABLE_KEY"),
+                secret: var("SUPABASE_SECRET_KEY"),
+            },
             function_upstreams: parse_upstreams(&var("FUNCTIONS_UPSTREAMS").unwrap_or_default())?,
             pool_size,
             schema: var("GATEWAY_DB_SCHEMA").unwrap_or_else(|| "public".into()),
+            limits: Limits::from_env(var)?,
         })
     }
 }
@@ -96,6 +133,8 @@ pub struct AppState {
     pool: deadpool_postgres::Pool,
     schema: schema::SharedSchema,
     http: reqwest::Client,
+    callers: Arc<limits::CallerTurns>,
+    credentials: Arc<auth::Credentials>,
 }
 
 fn pool(config: &Config) -> Result<deadpool_postgres::Pool, String> {
@@ -150,11 +189,32 @@ pub async fn app(config: Config) -> Result<Router, String> {
         .timeout(Duration::from_secs(150))
         .build()
         .map_err(|e| e.to_string())?;
+    let keys = Arc::new(local_auth::KeySet::new(
+        config.signing_keys.as_deref(),
+        &config.jwt_secret,
+    )?);
+    let auth_api = match &config.auth_database_url {
+        Some(url) => Some(local_auth::router(
+            local_auth::Config::new(
+                url.clone(),
+                config.site_url.clone(),
+                config.api_keys.clone(),
+            ),
+            keys.clone(),
+        )?),
+        None => None,
+    };
+    let credentials = Arc::new(auth::Credentials {
+        keys,
+        api_keys: config.api_keys.clone(),
+    });
     let state = AppState {
+        callers: limits::CallerTurns::new(&config.limits),
         config: Arc::new(config),
         pool,
         schema: shared,
         http,
+        credentials,
     };
     let rest_api = Router::new()
         .route("/rest/v1", any(rest::root))
@@ -162,14 +222,19 @@ pub async fn app(config: Config) -> Result<Router, String> {
         .route("/rest/v1/rpc/{name}", any(rest::rpc))
         .route("/rest/v1/{*name}", any(rest::table))
         .layer(middleware::from_fn(rest::cors));
-    Ok(Router::new()
+    let mut router = Router::new()
         .route("/health", get(health))
         .merge(rest_api)
         .route("/functions/v1/{name}", any(functions::forward))
         .route("/functions/v1/{name}/{*rest}", any(functions::forward))
-        .layer(axum::extract::DefaultBodyLimit::max(MAX_BODY_BYTES))
-        .layer(middleware::from_fn(log_request))
-        .with_state(state))
+        .with_state(state.clone());
+    if let Some(auth_api) = auth_api {
+        // Sign-up and sign-in carry no token to check first, so their bodies
+        // get the functions' small cap and the same read timeout.
+        let auth_api = auth_api.layer(middleware::from_fn_with_state(state, auth_body_limits));
+        router = router.nest("/auth/v1", auth_api);
+    }
+    Ok(router.layer(middleware::from_fn(log_request)))
 }
 
 /// A superuser login would bypass nothing (the role switch drops its
@@ -223,24 +288,138 @@ async fn log_request(request: Request, next: Next) -> Response {
     response
 }
 
+/// Buffers an `/auth/v1` body under the function body cap and the body read
+/// timeout before GoTrue's handlers see it (413 / 408 in GoTrue's error shape).
+async fn auth_body_limits(State(state): State<AppState>, request: Request, next: Next) -> Response {
+    let limits = &state.config.limits;
+    let (parts, body) = request.into_parts();
+    match limits::read_body(
+        &parts.headers,
+        body,
+        limits.function_body_bytes,
+        limits.body_read_timeout,
+    )
+    .await
+    {
+        Ok(bytes) => next.run(Request::from_parts(parts, axum::body::Body::from(bytes))).await,
+        Err(error) => {
+            let (status, code) = match error {
+                limits::BodyError::TooLarge => (StatusCode::PAYLOAD_TOO_LARGE, "request_too_large"),
+                limits::BodyError::TimedOut => (StatusCode::REQUEST_TIMEOUT, "request_timeout"),
+                limits::BodyError::Unreadable => (StatusCode::BAD_REQUEST, "bad_json"),
+            };
+            let body = serde_json::json!({
+                "code": status.as_u16(),
+                "error_code": code,
+                "msg": "The request body was refused by the gateway's limits",
+            });
+            (status, axum::Json(body)).into_response()
+        }
+    }
+}
+
+/// Connections past `Limits::max_connections` that are still answered 503
+/// (the rest are closed at once), so refusing costs little too.
+const REFUSED_CONNECTIONS_ANSWERED: usize = 64;
+
 /// Serves until `shutdown` resolves, then finishes in-flight requests.
+///
+/// HTTP/1.1 with hyper's own limits: headers (and the idle time of a kept-alive
+/// connection) within `header_read_timeout`, then the connection is closed; at
+/// most `max_connections` connections, each further one answered 503 in the
+/// error shape of the path it asked for and closed.
 pub async fn serve(
     config: Config,
     listener: tokio::net::TcpListener,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), String> {
+    let limits = config.limits.clone();
     let router = app(config).await?;
-    // Answers go out as soon as they are written, not held back by Nagle's
-    // algorithm waiting for the client's ACK of the previous segment.
-    let listener = axum::serve::ListenerExt::tap_io(listener, |tcp| {
-        if let Err(error) = tcp.set_nodelay(true) {
+    let connections = Arc::new(Semaphore::new(limits.max_connections));
+    let refusals = Arc::new(Semaphore::new(REFUSED_CONNECTIONS_ANSWERED));
+    let mut http = hyper::server::conn::http1::Builder::new();
+    http.timer(TokioTimer::new())
+        .header_read_timeout(limits.header_read_timeout);
+    let mut refusing = http.clone();
+    refusing.keep_alive(false);
+    let graceful = GracefulShutdown::new();
+    tokio::pin!(shutdown);
+    loop {
+        let (stream, peer) = tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok(accepted) => accepted,
+                Err(error) => {
+                    // Out of descriptors, most likely: wait instead of spinning.
+                    tracing::warn!(%error, "cannot accept a connection");
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                    continue;
+                }
+            },
+            () = &mut shutdown => break,
+        };
+        // Answers go out as soon as they are written, not held back by Nagle's
+        // algorithm waiting for the client's ACK of the previous segment.
+        if let Err(error) = stream.set_nodelay(true) {
             tracing::warn!(%error, "cannot set TCP_NODELAY");
         }
-    });
-    axum::serve(listener, router)
-        .with_graceful_shutdown(shutdown)
-        .await
-        .map_err(|e| e.to_string())
+        let io = TokioIo::new(stream);
+        if let Ok(permit) = Arc::clone(&connections).try_acquire_owned() {
+            // The client address keys the sign-in rate limit of /auth/v1.
+            let service = router
+                .clone()
+                .map_request(move |mut request: hyper::Request<hyper::body::Incoming>| {
+                    request.extensions_mut().insert(ConnectInfo(peer));
+                    request
+                });
+            let connection =
+                graceful.watch(http.serve_connection(io, TowerToHyperService::new(service)));
+            tokio::spawn(async move {
+                // A client that breaks off or times out is no error of ours.
+                let _ = connection.await;
+                drop(permit);
+            });
+        } else if let Ok(permit) = Arc::clone(&refusals).try_acquire_owned() {
+            tracing::warn!(
+                max_connections = limits.max_connections,
+                "connection limit reached; answering 503"
+            );
+            let connection = refusing.serve_connection(
+                io,
+                hyper::service::service_fn(
+                    |request: hyper::Request<hyper::body::Incoming>| async move {
+                        Ok::<_, Infallible>(connection_refused(request.uri().path()))
+                    },
+                ),
+            );
+            tokio::spawn(async move {
+                let _ = connection.await;
+                drop(permit);
+            });
+        }
+    }
+    drop(listener);
+    graceful.shutdown().await;
+    Ok(())
+}
+
+/// The 503 of a connection over the limit, in the shape of the API it asked for.
+fn connection_refused(path: &str) -> Response {
+    let mut response = if path.starts_with("/functions/") {
+        functions::error(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "upstream_unavailable",
+            "Too many open connections to the gateway; retry later",
+        )
+    } else {
+        error::ApiError::connection_limit().into_response()
+    };
+    response
+        .headers_mut()
+        .insert(header::CONNECTION, HeaderValue::from_static("close"));
+    response
+        .headers_mut()
+        .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+    response
 }
 
 #[cfg(test)]

@@ -5,12 +5,14 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use gateway::auth::{sign, TokenRequest};
 use gateway::Config;
+use local_auth::KeySet;
 
 const USAGE: &str = "usage:
   gateway [serve]      serve /rest/v1 and /functions/v1 (env: GATEWAY_PORT, GATEWAY_DATABASE_URL or DATABASE_URL,
                        SUPABASE_JWT_SECRET, FUNCTIONS_UPSTREAMS, GATEWAY_POOL_SIZE, GATEWAY_DB_SCHEMA)
   gateway token --role <anon|authenticated|service_role> [--sub <uuid>] [--email <email>] [--ttl-secs <n>]
-                       print a JWT signed with SUPABASE_JWT_SECRET";
+                       print a JWT: anon and service_role keys HS256 with SUPABASE_JWT_SECRET; user tokens
+                       ES256 with the first key of AUTH_SIGNING_KEYS_PATH (unset: HS256), iss $SUPABASE_URL/auth/v1";
 
 /// Default lifetime: an hour for user sessions, ten years for the anon and
 /// service keys (as the keys `supabase start` prints).
@@ -69,6 +71,15 @@ fn token(args: &[String]) -> Result<(), String> {
         ));
     }
     let secret = std::env::var("SUPABASE_JWT_SECRET").map_err(|_| "set SUPABASE_JWT_SECRET")?;
+    let signing_keys = match std::env::var("AUTH_SIGNING_KEYS_PATH") {
+        Ok(path) if !path.is_empty() => Some(
+            std::fs::read_to_string(&path)
+                .map_err(|e| format!("AUTH_SIGNING_KEYS_PATH {path}: {e}"))?,
+        ),
+        _ => None,
+    };
+    let keys = KeySet::new(signing_keys.as_deref(), &secret)?;
+    let site_url = std::env::var("SUPABASE_URL").map_err(|_| "set SUPABASE_URL")?;
     let default_ttl = if role == "authenticated" {
         SESSION_TTL_SECS
     } else {
@@ -84,7 +95,8 @@ fn token(args: &[String]) -> Result<(), String> {
         .duration_since(UNIX_EPOCH)
         .map_err(|e| e.to_string())?
         .as_secs();
-    println!("{}", sign(&request, secret.as_bytes(), now)?);
+    let issuer = format!("{}/auth/v1", site_url.trim_end_matches('/'));
+    println!("{}", sign(&request, &keys, &issuer, now)?);
     Ok(())
 }
 

@@ -1,8 +1,7 @@
 //! `/rest/v1/*`: tables and views (`/rest/v1/<table>`) and functions
 //! (`/rest/v1/rpc/<fn>`) with PostgREST's semantics.
 
-use axum::body::Bytes;
-use axum::extract::rejection::BytesRejection;
+use axum::body::{Body, Bytes};
 use axum::extract::{Path, State};
 use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
@@ -11,20 +10,35 @@ use serde_json::{Map, Value};
 use crate::auth::{self, Caller};
 use crate::db::{self, Outcome, RequestSettings, Work};
 use crate::error::ApiError;
+use crate::limits::{self, BodyError, Turn};
 use crate::query::{self, Resolution};
 use crate::schema::{ReturnShape, SchemaCache};
 use crate::AppState;
 
 const JSON: &str = "application/json; charset=utf-8";
 const OBJECT: &str = "application/vnd.pgrst.object+json; charset=utf-8";
+const CSV: &str = "text/csv; charset=utf-8";
+
+/// `Prefer: count=...`: how the total in `Content-Range` is computed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Count {
+    Exact,
+    /// The planner's row estimate (`EXPLAIN`), as PostgREST.
+    Planned,
+    /// Exact up to `query::ESTIMATED_COUNT_THRESHOLD` rows, planned beyond.
+    Estimated,
+}
 
 /// The parts of `Prefer` we honour; unknown preferences are ignored (PostgREST's lenient default).
 #[derive(Debug, Default, Clone, PartialEq)]
 struct Prefer {
     representation: bool,
-    count: bool,
+    count: Option<Count>,
     resolution: Option<Resolution>,
     missing_default: bool,
+    /// `tx=rollback`: PostgREST honours it only with `db-tx-end =
+    /// commit-allow-override`; the gateway always does (local tooling).
+    rollback: bool,
 }
 
 impl Prefer {
@@ -40,9 +54,13 @@ impl Prefer {
             match token {
                 "return=representation" => prefer.representation = true,
                 "return=minimal" | "return=headers-only" => prefer.representation = false,
-                "count=exact" | "count=planned" | "count=estimated" => prefer.count = true,
+                "count=exact" => prefer.count = Some(Count::Exact),
+                "count=planned" => prefer.count = Some(Count::Planned),
+                "count=estimated" => prefer.count = Some(Count::Estimated),
                 "missing=default" => prefer.missing_default = true,
                 "missing=null" => prefer.missing_default = false,
+                "tx=rollback" => prefer.rollback = true,
+                "tx=commit" => prefer.rollback = false,
                 "resolution=merge-duplicates" => {
                     prefer.resolution = Some(Resolution::MergeDuplicates)
                 }
@@ -60,8 +78,11 @@ impl Prefer {
         if self.representation {
             applied.push("return=representation");
         }
-        if self.count {
-            applied.push("count=exact");
+        match self.count {
+            Some(Count::Exact) => applied.push("count=exact"),
+            Some(Count::Planned) => applied.push("count=planned"),
+            Some(Count::Estimated) => applied.push("count=estimated"),
+            None => {}
         }
         match self.resolution {
             Some(Resolution::MergeDuplicates) => applied.push("resolution=merge-duplicates"),
@@ -71,14 +92,26 @@ impl Prefer {
         if self.missing_default {
             applied.push("missing=default");
         }
+        if self.rollback {
+            applied.push("tx=rollback");
+        }
         (!applied.is_empty()).then(|| applied.join(", "))
     }
 }
 
-/// Whether the client asked for one object (`vnd.pgrst.object`) rather than an array.
-fn wants_single_object(headers: &HeaderMap) -> Result<bool, ApiError> {
+/// The answer's media type, from `Accept` (the first type the gateway offers wins).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum MediaType {
+    Json,
+    /// `application/vnd.pgrst.object+json`: one object rather than an array.
+    Object,
+    /// `text/csv`: a header line, then one line per row (reads of tables only).
+    Csv,
+}
+
+fn media_type(headers: &HeaderMap, csv_allowed: bool) -> Result<MediaType, ApiError> {
     let Some(accept) = headers.get(header::ACCEPT).and_then(|v| v.to_str().ok()) else {
-        return Ok(false);
+        return Ok(MediaType::Json);
     };
     let types: Vec<&str> = accept
         .split(',')
@@ -86,21 +119,17 @@ fn wants_single_object(headers: &HeaderMap) -> Result<bool, ApiError> {
         .filter(|t| !t.is_empty())
         .collect();
     if types.is_empty() {
-        return Ok(false);
+        return Ok(MediaType::Json);
     }
-    if types.iter().any(|t| {
-        matches!(
-            *t,
-            "application/vnd.pgrst.object+json" | "application/vnd.pgrst.object"
-        )
-    }) {
-        return Ok(true);
-    }
-    if types
-        .iter()
-        .any(|t| matches!(*t, "application/json" | "*/*" | "application/*"))
-    {
-        return Ok(false);
+    for media in &types {
+        match *media {
+            "application/vnd.pgrst.object+json" | "application/vnd.pgrst.object" => {
+                return Ok(MediaType::Object)
+            }
+            "application/json" | "*/*" | "application/*" => return Ok(MediaType::Json),
+            "text/csv" if csv_allowed => return Ok(MediaType::Csv),
+            _ => {}
+        }
     }
     Err(ApiError::new(
         StatusCode::NOT_ACCEPTABLE,
@@ -110,6 +139,11 @@ fn wants_single_object(headers: &HeaderMap) -> Result<bool, ApiError> {
             types.join(", ")
         ),
     ))
+}
+
+/// Whether the client asked for one object (`vnd.pgrst.object`) rather than an array.
+fn wants_single_object(headers: &HeaderMap) -> Result<bool, ApiError> {
+    media_type(headers, false).map(|media| media == MediaType::Object)
 }
 
 fn settings(
@@ -226,9 +260,34 @@ pub async fn cors(request: axum::extract::Request, next: axum::middleware::Next)
     response
 }
 
-/// A body over `crate::MAX_BODY_BYTES` (or unreadable), answered in PostgREST's error shape.
-fn body_rejected(rejection: &BytesRejection) -> Response {
-    ApiError::new(rejection.status(), "PGRST102", rejection.body_text()).into_response()
+/// Who calls, and their turn: the token is verified from the headers alone,
+/// then the request waits for one of its caller's turns (`limits::CallerTurns`)
+/// before anything else, the body included, is read.
+async fn admit(state: &AppState, headers: &HeaderMap) -> Result<(Caller, Turn), ApiError> {
+    let caller = auth::authenticate(headers, &state.credentials)?;
+    let turn = state
+        .callers
+        .take(limits::caller_key(&caller))
+        .await
+        .ok_or_else(|| ApiError::caller_busy(state.config.limits.caller_concurrency))?;
+    Ok((caller, turn))
+}
+
+/// The request body, within the REST size and time limits.
+async fn read_body(state: &AppState, headers: &HeaderMap, body: Body) -> Result<Bytes, ApiError> {
+    let limits = &state.config.limits;
+    limits::read_body(
+        headers,
+        body,
+        limits.rest_body_bytes,
+        limits.body_read_timeout,
+    )
+    .await
+    .map_err(|error| match error {
+        BodyError::TooLarge => ApiError::body_too_large(limits.rest_body_bytes),
+        BodyError::TimedOut => ApiError::body_timeout(limits.body_read_timeout),
+        BodyError::Unreadable => ApiError::invalid_body("The request body could not be read"),
+    })
 }
 
 /// `GET /rest/v1/` (the OpenAPI root) is not offered.
@@ -247,13 +306,9 @@ pub async fn table(
     method: Method,
     uri: Uri,
     headers: HeaderMap,
-    body: Result<Bytes, BytesRejection>,
+    body: Body,
 ) -> Response {
-    let body = match body {
-        Ok(body) => body,
-        Err(rejection) => return body_rejected(&rejection),
-    };
-    table_request(&state, &name, &method, &uri, &headers, &body)
+    table_request(&state, &name, &method, &uri, &headers, body)
         .await
         .unwrap_or_else(IntoResponse::into_response)
 }
@@ -264,9 +319,9 @@ async fn table_request(
     method: &Method,
     uri: &Uri,
     headers: &HeaderMap,
-    body: &[u8],
+    body: Body,
 ) -> Result<Response, ApiError> {
-    let caller = auth::authenticate(headers, state.config.jwt_secret.as_bytes())?;
+    let (caller, _turn) = admit(state, headers).await?;
     let cache = schema_or_unavailable(state)?;
     check_profile(headers, &cache)?;
     if name.contains('/') {
@@ -281,30 +336,49 @@ async fn table_request(
         .get(name)
         .ok_or_else(|| ApiError::table_not_found(&cache.schema, name))?;
     let pairs = query::query_pairs(uri.query())?;
-    let query = query::parse_table_query(table, &pairs)?;
+    let query = query::parse_table_query(&cache, table, &pairs)?;
     let prefer = Prefer::from_headers(headers);
-    let singular = wants_single_object(headers)?;
+    let is_read = matches!(*method, Method::GET | Method::HEAD);
+    let media = media_type(headers, is_read)?;
+    let singular = media == MediaType::Object;
     let settings = settings(method, uri, headers, &cache, &caller);
-    let content_type = if singular { OBJECT } else { JSON };
+    let content_type = match media {
+        MediaType::Json => JSON,
+        MediaType::Object => OBJECT,
+        MediaType::Csv => CSV,
+    };
 
     let mut response = match *method {
         Method::GET | Method::HEAD => {
             let range = headers.get(header::RANGE).and_then(|v| v.to_str().ok());
             let window = query::window(&query, range)?;
-            let statement = query::read(&cache, table, &query, window);
-            let count = prefer.count.then(|| query::count(&cache, table, &query));
+            let statement = query::read(&cache, table, &query, window, media == MediaType::Csv);
+            let count = match prefer.count {
+                Some(Count::Exact) => Some(query::count(&cache, table, &query, None)),
+                Some(Count::Estimated) => Some(query::count(
+                    &cache,
+                    table,
+                    &query,
+                    Some(query::ESTIMATED_COUNT_THRESHOLD),
+                )),
+                _ => None,
+            };
+            let planned_count = matches!(prefer.count, Some(Count::Planned | Count::Estimated))
+                .then(|| query::planned_count(&cache, table, &query));
             let work = Work {
                 read_only: true,
                 singular,
                 main: Some(&statement),
                 returns_nothing: false,
                 count: count.as_ref(),
+                planned_count: planned_count.as_ref(),
+                rollback: prefer.rollback,
             };
             let outcome = db::execute(&state.pool, &caller, &settings, work).await?;
             read_response(method, content_type, singular, window.offset, outcome)?
         }
         Method::POST => {
-            let payload = query::parse_body(body)?;
+            let payload = query::parse_body(&read_body(state, headers, body).await?)?;
             let resolution = prefer.resolution.unwrap_or(Resolution::Error);
             let statement = query::insert(
                 &cache,
@@ -314,7 +388,15 @@ async fn table_request(
                 resolution,
                 prefer.missing_default,
             )?;
-            let outcome = mutate(state, &caller, &settings, singular, Some(&statement)).await?;
+            let outcome = mutate(
+                state,
+                &caller,
+                &settings,
+                singular,
+                Some(&statement),
+                prefer.rollback,
+            )
+            .await?;
             mutation_response(
                 StatusCode::CREATED,
                 &prefer,
@@ -324,14 +406,30 @@ async fn table_request(
             )
         }
         Method::PATCH => {
-            let payload = query::parse_body(body)?;
+            let payload = query::parse_body(&read_body(state, headers, body).await?)?;
             let statement = query::update(&cache, table, &query, payload)?;
-            let outcome = mutate(state, &caller, &settings, singular, statement.as_ref()).await?;
+            let outcome = mutate(
+                state,
+                &caller,
+                &settings,
+                singular,
+                statement.as_ref(),
+                prefer.rollback,
+            )
+            .await?;
             mutation_response(StatusCode::OK, &prefer, content_type, singular, outcome)
         }
         Method::DELETE => {
             let statement = query::delete(&cache, table, &query);
-            let outcome = mutate(state, &caller, &settings, singular, Some(&statement)).await?;
+            let outcome = mutate(
+                state,
+                &caller,
+                &settings,
+                singular,
+                Some(&statement),
+                prefer.rollback,
+            )
+            .await?;
             mutation_response(StatusCode::OK, &prefer, content_type, singular, outcome)
         }
         ref other => {
@@ -354,6 +452,7 @@ async fn mutate(
     settings: &RequestSettings,
     singular: bool,
     statement: Option<&query::Statement>,
+    rollback: bool,
 ) -> Result<Outcome, ApiError> {
     let work = Work {
         read_only: false,
@@ -361,6 +460,8 @@ async fn mutate(
         main: statement,
         returns_nothing: false,
         count: None,
+        planned_count: None,
+        rollback,
     };
     db::execute(&state.pool, caller, settings, work).await
 }
@@ -449,13 +550,9 @@ pub async fn rpc(
     method: Method,
     uri: Uri,
     headers: HeaderMap,
-    body: Result<Bytes, BytesRejection>,
+    body: Body,
 ) -> Response {
-    let body = match body {
-        Ok(body) => body,
-        Err(rejection) => return body_rejected(&rejection),
-    };
-    rpc_request(&state, &name, &method, &uri, &headers, &body)
+    rpc_request(&state, &name, &method, &uri, &headers, body)
         .await
         .unwrap_or_else(IntoResponse::into_response)
 }
@@ -466,9 +563,9 @@ async fn rpc_request(
     method: &Method,
     uri: &Uri,
     headers: &HeaderMap,
-    body: &[u8],
+    body: Body,
 ) -> Result<Response, ApiError> {
-    let caller = auth::authenticate(headers, state.config.jwt_secret.as_bytes())?;
+    let (caller, _turn) = admit(state, headers).await?;
     let cache = schema_or_unavailable(state)?;
     check_profile(headers, &cache)?;
     let (arguments, is_post) = match *method {
@@ -477,10 +574,11 @@ async fn rpc_request(
             false,
         ),
         Method::POST => {
+            let body = read_body(state, headers, body).await?;
             let arguments = if body.iter().all(u8::is_ascii_whitespace) {
                 Map::new()
             } else {
-                match query::parse_body(body)? {
+                match query::parse_body(&body)? {
                     Value::Object(arguments) => arguments,
                     _ => return Err(ApiError::invalid_body("Empty or invalid json")),
                 }
@@ -510,6 +608,8 @@ async fn rpc_request(
         main: Some(&statement),
         returns_nothing: function.returns == ReturnShape::Void,
         count: None,
+        planned_count: None,
+        rollback: Prefer::from_headers(headers).rollback,
     };
     let settings = settings(method, uri, headers, &cache, &caller);
     let outcome = db::execute(&state.pool, &caller, &settings, work).await?;
@@ -557,7 +657,7 @@ mod tests {
             ("prefer", "return=representation, count=exact"),
             ("prefer", "resolution=merge-duplicates"),
         ]));
-        assert!(prefer.representation && prefer.count);
+        assert!(prefer.representation && prefer.count == Some(Count::Exact));
         assert_eq!(prefer.resolution, Some(Resolution::MergeDuplicates));
     }
 
@@ -573,5 +673,8 @@ mod tests {
             wants_single_object(&csv).err().map(|e| e.code),
             Some("PGRST107".into())
         );
+        assert_eq!(media_type(&csv, true).ok(), Some(MediaType::Csv));
+        let first_offered = headers(&[("accept", "application/xml, text/csv, application/json")]);
+        assert_eq!(media_type(&first_offered, true).ok(), Some(MediaType::Csv));
     }
 }

@@ -67,10 +67,98 @@ pub struct Function {
     pub volatile: bool,
 }
 
+/// How many rows of the foreign table one row of the origin relates to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Cardinality {
+    ManyToOne,
+    OneToMany,
+    /// The foreign key's columns are also a primary key or unique key.
+    OneToOne,
+}
+
+impl Cardinality {
+    pub fn is_to_one(self) -> bool {
+        self != Cardinality::OneToMany
+    }
+
+    pub fn label(self) -> &'static str {
+        match self {
+            Cardinality::ManyToOne => "many-to-one",
+            Cardinality::OneToMany => "one-to-many",
+            Cardinality::OneToOne => "one-to-one",
+        }
+    }
+}
+
+/// A foreign key seen from one of its two tables (each key gives two).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Relationship {
+    pub constraint: String,
+    pub table: String,
+    pub foreign_table: String,
+    /// (column of `table`, column of `foreign_table`), in key order.
+    pub columns: Vec<(String, String)>,
+    pub cardinality: Cardinality,
+    /// Both ends are the same table.
+    pub is_self: bool,
+}
+
+/// One foreign key constraint as the catalog describes it.
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+struct ForeignKey {
+    constraint: String,
+    table: String,
+    columns: Vec<String>,
+    foreign_table: String,
+    foreign_columns: Vec<String>,
+    /// The key's columns are exactly a primary key or unique constraint of `table`.
+    unique: bool,
+}
+
+impl ForeignKey {
+    /// The relationship from the referencing table and the one from the referenced table.
+    fn relationships(self) -> [Relationship; 2] {
+        let pairs: Vec<(String, String)> = self
+            .columns
+            .iter()
+            .cloned()
+            .zip(self.foreign_columns.iter().cloned())
+            .collect();
+        let is_self = self.table == self.foreign_table;
+        let (to_parent, to_child) = if self.unique {
+            (Cardinality::OneToOne, Cardinality::OneToOne)
+        } else {
+            (Cardinality::ManyToOne, Cardinality::OneToMany)
+        };
+        [
+            Relationship {
+                constraint: self.constraint.clone(),
+                table: self.table.clone(),
+                foreign_table: self.foreign_table.clone(),
+                columns: pairs.clone(),
+                cardinality: to_parent,
+                is_self,
+            },
+            Relationship {
+                constraint: self.constraint,
+                table: self.foreign_table,
+                foreign_table: self.table,
+                columns: pairs.into_iter().map(|(a, b)| (b, a)).collect(),
+                cardinality: to_child,
+                is_self,
+            },
+        ]
+    }
+}
+
 #[derive(Debug, Clone, Default)]
 pub struct SchemaCache {
     pub schema: String,
     pub tables: HashMap<String, Table>,
+    /// Relationships by origin table, from the foreign keys between tables of the schema.
+    pub relationships: HashMap<String, Vec<Relationship>>,
+    /// Type names a select item may be cast to (`::text`), lowercase.
+    pub types: std::collections::HashSet<String>,
     pub functions: HashMap<String, Vec<Function>>,
     /// `alter role ... set` settings per role. PostgreSQL applies them only
     /// at login, so (like PostgREST) we apply the impersonated role's ones
@@ -124,6 +212,43 @@ from pg_catalog.pg_proc p
 join pg_catalog.pg_namespace n on n.oid = p.pronamespace
 join pg_catalog.pg_type t on t.oid = p.prorettype
 where n.nspname = $1 and p.prokind = 'f'
+"#;
+
+/// Foreign keys whose two tables are both in the schema, with their columns
+/// in key order.
+const FOREIGN_KEYS_SQL: &str = r#"
+select coalesce(json_agg(json_build_object(
+  'constraint', c.conname,
+  'table', t.relname,
+  'columns', (select json_agg(a.attname order by k.ord)
+              from unnest(c.conkey) with ordinality as k(attnum, ord)
+              join pg_catalog.pg_attribute a on a.attrelid = c.conrelid and a.attnum = k.attnum),
+  'foreign_table', ft.relname,
+  'foreign_columns', (select json_agg(a.attname order by k.ord)
+              from unnest(c.confkey) with ordinality as k(attnum, ord)
+              join pg_catalog.pg_attribute a on a.attrelid = c.confrelid and a.attnum = k.attnum),
+  'unique', exists (
+      select 1 from pg_catalog.pg_index i
+      where i.indrelid = c.conrelid and (i.indisprimary or i.indisunique) and i.indpred is null
+        and (select array_agg(x order by x) from unnest(i.indkey::int2[]) as x)
+          = (select array_agg(x order by x) from unnest(c.conkey) as x))
+) order by c.conname), '[]')::text
+from pg_catalog.pg_constraint c
+join pg_catalog.pg_class t on t.oid = c.conrelid
+join pg_catalog.pg_namespace tn on tn.oid = t.relnamespace
+join pg_catalog.pg_class ft on ft.oid = c.confrelid
+join pg_catalog.pg_namespace fn on fn.oid = ft.relnamespace
+where c.contype = 'f' and tn.nspname = $1 and fn.nspname = $1
+"#;
+
+/// Base, domain and enum types a select item may be cast to: the built-in
+/// ones, the exposed schema's and the extensions'.
+const TYPES_SQL: &str = r#"
+select coalesce(json_agg(distinct t.typname), '[]')::text
+from pg_catalog.pg_type t
+join pg_catalog.pg_namespace n on n.oid = t.typnamespace
+where n.nspname in ('pg_catalog', $1, 'extensions') and t.typtype in ('b', 'd', 'e')
+  and t.typname not like '\_%'
 "#;
 
 /// Settings of every role, for this database or all databases (the
@@ -196,6 +321,18 @@ pub async fn load(
     let tables_json: String = client.query_one(TABLES_SQL, &[&schema]).await?.get(0);
     let functions_json: String = client.query_one(FUNCTIONS_SQL, &[&schema]).await?.get(0);
     let settings_json: String = client.query_one(ROLE_SETTINGS_SQL, &[]).await?.get(0);
+    let foreign_keys_json: String = client.query_one(FOREIGN_KEYS_SQL, &[&schema]).await?.get(0);
+    let types_json: String = client.query_one(TYPES_SQL, &[&schema]).await?.get(0);
+    let foreign_keys: Vec<ForeignKey> =
+        serde_json::from_str(&foreign_keys_json).unwrap_or_default();
+    let mut relationships: HashMap<String, Vec<Relationship>> = HashMap::new();
+    for relationship in foreign_keys.into_iter().flat_map(ForeignKey::relationships) {
+        relationships
+            .entry(relationship.table.clone())
+            .or_default()
+            .push(relationship);
+    }
+    let types: Vec<String> = serde_json::from_str(&types_json).unwrap_or_default();
     let tables: Vec<Table> = serde_json::from_str(&tables_json).unwrap_or_default();
     let mut role_settings: HashMap<String, Vec<(String, String)>> = HashMap::new();
     let raw_settings: Vec<(String, String, String)> =
@@ -218,6 +355,8 @@ pub async fn load(
     Ok(SchemaCache {
         schema: schema.to_owned(),
         tables: tables.into_iter().map(|t| (t.name.clone(), t)).collect(),
+        relationships,
+        types: types.into_iter().collect(),
         functions,
         role_settings,
     })

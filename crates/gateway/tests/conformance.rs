@@ -14,10 +14,18 @@ use std::sync::OnceLock;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use gateway::auth::{sign, TokenRequest};
+use local_auth::KeySet;
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
 
 const SECRET: &str = "conformance-secret-with-at-least-32-characters";
+/// Test-only ES256 keys, as `supabase gen signing-key --algorithm ES256` prints them:
+/// the project's signing key, and a stranger's.
+const SIGNING_KEY: &str = r#"{"kty":"EC","kid":"a7807d37-4307-4524-874c-984a3a80ba87","use":"sig","key_ops":["sign","verify"],"alg":"ES256","ext":true,"d":"FJtGNqTecqf0ZNQcqNaePzNdbdXogzZc3zCVmJUA9YQ","crv":"P-256","x":"DTwJiqal-uj4TtGDURe8Tu0zGAKrj65KW1wd4ecKIC8","y":"4K_NdITpbyDmQMl2A7coJgPIjiVJPapjbi8kGsWKy4c"}"#;
+const FOREIGN_KEY: &str = r#"{"kty":"EC","kid":"7c38e9a4-521f-4b70-8352-004ea7bf62b5","use":"sig","key_ops":["sign","verify"],"alg":"ES256","ext":true,"d":"-geSeIb_Niye8WI_DTBDMPbzMV9VIQZhq8dZ2xkiGvs","crv":"P-256","x":"0WbzWTvsRDoad20_LkTTMcCG82QPdLwahKj3gP4gxwA","y":"VXfqWnM98k_QkpJEJyl2jS-5yKBd9FYQTLKw3P5-Jx0"}"#;
+const PUBLISHABLE_KEY: &str = "sb_publishable_conformance";
+const SECRET_KEY: &str = "sb_secret_conformance";
+const ISSUER: &str = "http://127.0.0.1/auth/v1";
 const DATABASE: &str = "gateway_conformance";
 const DEFAULT_ADMIN_URL: &str =
     "postgresql://postgres:postgres@127.0.0.1:24322/postgres?sslmode=disable";
@@ -27,6 +35,9 @@ const USER_B: &str = "bbbbbbbb-0000-4000-8000-000000000002";
 struct Harness {
     base: String,
     admin_config: tokio_postgres::Config,
+    /// What the shared gateway was started with; tests of the limits start
+    /// their own gateway from it with smaller limits.
+    gateway_config: gateway::Config,
 }
 
 static HARNESS: OnceLock<Harness> = OnceLock::new();
@@ -111,29 +122,85 @@ fn harness() -> &'static Harness {
                         "postgresql://authenticator:postgres@{host}:{port}/{DATABASE}?sslmode=disable"
                     ),
                     jwt_secret: SECRET.to_owned(),
+                    signing_keys: Some(SIGNING_KEY.to_owned()),
+                    site_url: "http://127.0.0.1".to_owned(),
+                    auth_database_url: Some(format!(
+                        "postgresql://supabase_auth_admin:postgres@{host}:{port}/{DATABASE}?sslmode=disable"
+                    )),
+                    api_keys: local_auth::ApiKeys {
+                        publishable: Some(PUBLISHABLE_KEY.to_owned()),
+                        secret: Some(SECRET_KEY.to_owned()),
+                    },
                     function_upstreams: gateway::parse_upstreams(&format!(
                         "echo-fn=http://{upstream_addr},down-fn=http://{dead_addr}"
                     ))
                     .unwrap_or_else(|e| panic!("{e}")),
                     pool_size: 8,
                     schema: "public".to_owned(),
+                    limits: gateway::Limits::default(),
                 };
                 let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
                     .await
                     .unwrap_or_else(|e| panic!("bind: {e}"));
                 let address: SocketAddr = listener.local_addr().unwrap_or_else(|e| panic!("{e}"));
-                let router = gateway::app(config).await.unwrap_or_else(|e| panic!("gateway: {e}"));
-                let _ = sender.send((format!("http://{address}"), admin_config));
-                axum::serve(listener, router)
+                let _ = sender.send((format!("http://{address}"), admin_config, config.clone()));
+                gateway::serve(config, listener, std::future::pending())
                     .await
                     .unwrap_or_else(|e| panic!("serve: {e}"));
             });
         });
-        let (base, admin_config) = receiver
+        let (base, admin_config, gateway_config) = receiver
             .recv_timeout(Duration::from_secs(60))
             .unwrap_or_else(|e| panic!("harness did not start: {e}"));
-        Harness { base, admin_config }
+        Harness {
+            base,
+            admin_config,
+            gateway_config,
+        }
     })
+}
+
+/// A gateway of its own with these limits, served on the calling test's
+/// runtime (it stops with the test); returns its base URL.
+async fn gateway_with(limits: gateway::Limits) -> String {
+    let mut config = harness().gateway_config.clone();
+    config.limits = limits;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .unwrap_or_else(|e| panic!("bind: {e}"));
+    let address = listener.local_addr().unwrap_or_else(|e| panic!("{e}"));
+    tokio::spawn(gateway::serve(config, listener, std::future::pending()));
+    let base = format!("http://{address}");
+    for _ in 0..100 {
+        if let Ok(response) = reqwest::get(format!("{base}/health")).await {
+            if response.status() == StatusCode::OK {
+                return base;
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("the gateway with limits did not start")
+}
+
+/// Writes `request` on a raw connection to `base` and returns everything the
+/// gateway sends back until it closes the connection, or `None` if it has not
+/// closed it within `within` (bytes still unsent are never sent: the
+/// request's declared body may be longer than what is written).
+async fn raw_exchange(base: &str, request: &[u8], within: Duration) -> Option<String> {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let address = base.trim_start_matches("http://");
+    let mut stream = tokio::net::TcpStream::connect(address)
+        .await
+        .unwrap_or_else(|e| panic!("connect: {e}"));
+    stream
+        .write_all(request)
+        .await
+        .unwrap_or_else(|e| panic!("write: {e}"));
+    let mut answer = Vec::new();
+    match tokio::time::timeout(within, stream.read_to_end(&mut answer)).await {
+        Ok(_) => Some(String::from_utf8_lossy(&answer).into_owned()),
+        Err(_) => None,
+    }
 }
 
 /// The fake edge function: echoes what it received, with a status and a header of its own.
@@ -170,14 +237,41 @@ fn now() -> u64 {
         .unwrap_or_default()
 }
 
-fn token_at(role: &str, sub: Option<&str>, issued: u64, ttl: u64, secret: &str) -> String {
+/// User tokens ES256 with `signing_key`, keys HS256 with `secret`.
+fn token_with(
+    role: &str,
+    sub: Option<&str>,
+    issued: u64,
+    ttl: u64,
+    secret: &str,
+    signing_key: Option<&str>,
+) -> String {
     let request = TokenRequest {
         role: role.into(),
         sub: sub.map(str::to_owned),
         email: None,
         ttl_secs: ttl,
     };
-    sign(&request, secret.as_bytes(), issued).unwrap_or_else(|e| panic!("{e}"))
+    let keys = KeySet::new(signing_key, secret).unwrap_or_else(|e| panic!("{e}"));
+    sign(&request, &keys, ISSUER, issued).unwrap_or_else(|e| panic!("{e}"))
+}
+
+fn token_at(role: &str, sub: Option<&str>, issued: u64, ttl: u64, secret: &str) -> String {
+    token_with(role, sub, issued, ttl, secret, Some(SIGNING_KEY))
+}
+
+/// An HS256 token with exactly these claims (the legacy secret).
+fn hs256(claims: Value) -> String {
+    let keys = KeySet::new(None, SECRET).unwrap_or_else(|e| panic!("{e}"));
+    keys.sign_legacy(claims.as_object().unwrap_or(&serde_json::Map::new()))
+        .unwrap_or_else(|e| panic!("{e}"))
+}
+
+/// An ES256 token with exactly these claims, signed with `key`.
+fn es256(key: &str, claims: Value) -> String {
+    let keys = KeySet::new(Some(key), SECRET).unwrap_or_else(|e| panic!("{e}"));
+    keys.sign(claims.as_object().unwrap_or(&serde_json::Map::new()))
+        .unwrap_or_else(|e| panic!("{e}"))
 }
 
 fn user(sub: &str) -> String {
@@ -376,9 +470,14 @@ async fn database_unreachable_is_503_json() {
         port: 0,
         database_url: format!("postgresql://authenticator:postgres@127.0.0.1:{dead_port}/x"),
         jwt_secret: SECRET.to_owned(),
+        signing_keys: None,
+        site_url: "http://127.0.0.1".to_owned(),
+        auth_database_url: None,
+        api_keys: Default::default(),
         function_upstreams: Default::default(),
         pool_size: 2,
         schema: "public".to_owned(),
+        limits: gateway::Limits::default(),
     };
     let router = gateway::app(config).await.unwrap_or_else(|e| panic!("{e}"));
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
@@ -552,11 +651,21 @@ async fn singular_object_needs_exactly_one_row() {
         Method::GET,
         "/rest/v1/categories",
         None,
-        &[("accept", "text/csv")],
+        &[("accept", "application/xml")],
         None,
     )
     .await;
     reply.error(406, "PGRST107");
+    // CSV is offered for reads of tables, not for functions.
+    request(
+        Method::GET,
+        "/rest/v1/rpc/numbers_upto?n=2",
+        None,
+        &[("accept", "text/csv")],
+        None,
+    )
+    .await
+    .error(406, "PGRST107");
 
     // supabase-js names the schema in Accept-Profile / Content-Profile.
     let profile = [("accept-profile", "public")];
@@ -597,7 +706,7 @@ async fn unknown_tables_columns_and_malformed_queries() {
     get("/rest/v1/categories?order=secret", None)
         .await
         .error(400, "42703");
-    get("/rest/v1/categories?select=id,items(*)", None)
+    get("/rest/v1/categories?select=id,nope(*)", None)
         .await
         .error(400, "PGRST200");
     get("/rest/v1/categories?or=(secret.eq.1,id.eq.1)", None)
@@ -671,7 +780,7 @@ async fn bad_tokens_are_rejected_before_any_query() {
     request(Method::GET, "/rest/v1/categories", None, &forged_key, None)
         .await
         .error(401, "PGRST301");
-    let publishable = [("apikey", "sb_publishable_local")];
+    let publishable = [("apikey", PUBLISHABLE_KEY)];
     let reply = request(
         Method::GET,
         "/rest/v1/categories?id=eq.1",
@@ -681,16 +790,211 @@ async fn bad_tokens_are_rejected_before_any_query() {
     )
     .await;
     assert_eq!(reply.status, StatusCode::OK);
+    let unknown_key = [("apikey", "sb_secret_guessed")];
+    let body = request(Method::GET, "/rest/v1/categories", None, &unknown_key, None)
+        .await
+        .error(401, "PGRST301");
+    assert_eq!(body["message"], "Invalid API key");
 
-    // A role the authenticator cannot become.
-    let nobody = token_at("nobody", None, now(), 600, SECRET);
-    get("/rest/v1/categories", Some(&nobody))
+    // Roles other than anon, authenticated and service_role never reach the database.
+    for role in ["nobody", "postgres", "authenticator"] {
+        let body = get(
+            "/rest/v1/categories",
+            Some(&token_at(role, None, now(), 600, SECRET)),
+        )
         .await
-        .error(401, "22023");
-    let superuser = token_at("postgres", None, now(), 600, SECRET);
-    get("/rest/v1/categories", Some(&superuser))
+        .error(401, "PGRST303");
+        assert_eq!(
+            body["message"],
+            "The JWT 'role' claim must be anon, authenticated or service_role"
+        );
+    }
+}
+
+/// The verification rules of hosted Supabase, for ES256 user tokens and the
+/// HS256 legacy keys alike: each refused token is 401 before any query.
+#[tokio::test]
+async fn jwt_claims_are_checked_like_hosted_supabase() {
+    let before = fingerprint("jwt-claims-").await;
+    let valid = json!({"role": "authenticated", "sub": USER_A, "aud": "authenticated",
+        "iat": now(), "exp": now() + 600});
+    let with = |changes: Value| {
+        let mut claims = valid.clone();
+        if let (Some(claims), Value::Object(changes)) = (claims.as_object_mut(), changes) {
+            for (name, value) in changes {
+                if value.is_null() {
+                    claims.remove(&name);
+                } else {
+                    claims.insert(name, value);
+                }
+            }
+        }
+        claims
+    };
+    let cases = [
+        (
+            "forged (a stranger's key, our kid)",
+            es256(
+                &FOREIGN_KEY.replace(
+                    "7c38e9a4-521f-4b70-8352-004ea7bf62b5",
+                    "a7807d37-4307-4524-874c-984a3a80ba87",
+                ),
+                valid.clone(),
+            ),
+            "PGRST301",
+            "JWT cryptographic operation failed",
+        ),
+        (
+            "wrong kid",
+            es256(FOREIGN_KEY, valid.clone()),
+            "PGRST301",
+            "No suitable key or wrong key type",
+        ),
+        (
+            "expired",
+            es256(
+                SIGNING_KEY,
+                with(json!({"iat": now() - 7200, "exp": now() - 3600})),
+            ),
+            "PGRST303",
+            "JWT expired",
+        ),
+        (
+            "no exp",
+            es256(SIGNING_KEY, with(json!({"exp": null}))),
+            "PGRST303",
+            "The JWT 'exp' claim is required",
+        ),
+        (
+            "no exp, legacy secret",
+            hs256(json!({"role": "service_role"})),
+            "PGRST303",
+            "The JWT 'exp' claim is required",
+        ),
+        (
+            "wrong aud",
+            es256(SIGNING_KEY, with(json!({"aud": "someone-else"}))),
+            "PGRST303",
+            "JWT not in audience",
+        ),
+        (
+            "role authenticator",
+            es256(SIGNING_KEY, with(json!({"role": "authenticator"}))),
+            "PGRST303",
+            "The JWT 'role' claim must be anon, authenticated or service_role",
+        ),
+        (
+            "sub not a uuid",
+            es256(SIGNING_KEY, with(json!({"sub": "42"}))),
+            "PGRST303",
+            "The JWT 'sub' claim must be a uuid",
+        ),
+        (
+            "sub not a uuid, legacy secret",
+            hs256(with(json!({"sub": "user-42"}))),
+            "PGRST303",
+            "The JWT 'sub' claim must be a uuid",
+        ),
+    ];
+    for (case, token, code, message) in cases {
+        for path in ["/rest/v1/categories", "/rest/v1/rpc/whoami"] {
+            let reply = get(path, Some(&token)).await;
+            assert_eq!(
+                reply.status,
+                StatusCode::UNAUTHORIZED,
+                "{case} on {path}: {}",
+                reply.text
+            );
+            let body = reply.json();
+            assert_eq!(
+                (body["code"].as_str(), body["message"].as_str()),
+                (Some(code), Some(message)),
+                "{case}"
+            );
+        }
+        let reply = request(
+            Method::POST,
+            "/functions/v1/echo-fn",
+            Some(&token),
+            &[],
+            Some(json!({})),
+        )
+        .await;
+        assert_eq!(
+            reply.status,
+            StatusCode::UNAUTHORIZED,
+            "{case} through the functions relay"
+        );
+        assert_eq!(reply.json()["error"]["code"], "unauthorized");
+    }
+    // The same claims, properly signed, pass: ES256 by kid and the legacy HS256 secret.
+    for token in [es256(SIGNING_KEY, valid.clone()), hs256(valid.clone())] {
+        let reply = get("/rest/v1/rpc/whoami", Some(&token)).await;
+        assert_eq!(reply.status, StatusCode::OK, "{}", reply.text);
+        assert_eq!(reply.json()["uid"], USER_A);
+    }
+    assert_eq!(fingerprint("jwt-claims-").await, before);
+}
+
+/// A session from /auth/v1 is an ES256 token with the kid the JWKS
+/// publishes, and PostgREST and the functions relay accept it.
+#[tokio::test]
+async fn auth_sessions_are_accepted_by_rest_and_functions() {
+    let base = &harness().base;
+    let client = reqwest::Client::new();
+    let jwks: Value = client
+        .get(format!("{base}/auth/v1/.well-known/jwks.json"))
+        .send()
         .await
-        .error(403, "42501");
+        .unwrap_or_else(|e| panic!("{e}"))
+        .json()
+        .await
+        .unwrap_or_default();
+    assert_eq!(
+        jwks["keys"][0]["kid"],
+        "a7807d37-4307-4524-874c-984a3a80ba87"
+    );
+    assert!(jwks["keys"][0].get("d").is_none(), "no private member");
+    let email = format!("conformance-{}@example.com", uuid::Uuid::new_v4().simple());
+    let created = client
+        .post(format!("{base}/auth/v1/admin/users"))
+        .header("apikey", SECRET_KEY)
+        .header("authorization", format!("Bearer {SECRET_KEY}"))
+        .json(&json!({"email": email, "password": "correct horse", "email_confirm": true}))
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(created.status(), StatusCode::OK);
+    let session: Value = client
+        .post(format!("{base}/auth/v1/token?grant_type=password"))
+        .header("apikey", PUBLISHABLE_KEY)
+        .json(&json!({"email": email, "password": "correct horse"}))
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{e}"))
+        .json()
+        .await
+        .unwrap_or_default();
+    let access_token = session["access_token"].as_str().unwrap_or_default();
+    let header = jsonwebtoken::decode_header(access_token).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(header.alg, jsonwebtoken::Algorithm::ES256);
+    assert_eq!(
+        header.kid.as_deref(),
+        Some("a7807d37-4307-4524-874c-984a3a80ba87")
+    );
+    let reply = get("/rest/v1/rpc/whoami", Some(access_token)).await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.text);
+    assert_eq!(reply.json()["uid"], session["user"]["id"]);
+    assert_eq!(reply.json()["claims"]["iss"], ISSUER);
+    let reply = request(
+        Method::POST,
+        "/functions/v1/echo-fn",
+        Some(access_token),
+        &[],
+        Some(json!({})),
+    )
+    .await;
+    assert_eq!(reply.status, StatusCode::ACCEPTED, "{}", reply.text);
 }
 
 #[tokio::test]
@@ -1591,26 +1895,48 @@ async fn functions_require_a_valid_jwt_except_preflight() {
 #[tokio::test]
 async fn oversized_bodies_answer_json_413() {
     let a = user(USER_A);
-    let huge = "x".repeat(gateway::MAX_BODY_BYTES + 1);
-    let client = reqwest::Client::new();
-    for (path, code) in [
-        ("/functions/v1/echo-fn", None),
-        ("/rest/v1/items", Some("PGRST102")),
+    let limits = gateway::Limits::default();
+    // Functions accept what the functions themselves accept (64 KiB): the
+    // gateway refuses more without passing it on.
+    let at_limit = "x".repeat(limits.function_body_bytes);
+    let reply = request(
+        Method::POST,
+        "/functions/v1/echo-fn",
+        Some(&a),
+        &[],
+        Some(Value::String(at_limit[2..].to_owned())),
+    )
+    .await;
+    assert_eq!(reply.status, StatusCode::ACCEPTED, "{}", reply.text);
+    // One byte over the limit is refused from the declared length, before the
+    // body is read (a client still sending it would race the closing connection).
+    for (path, limit, code) in [
+        (
+            "/functions/v1/echo-fn",
+            limits.function_body_bytes,
+            "\"code\":\"payload_too_large\"",
+        ),
+        (
+            "/rest/v1/items",
+            limits.rest_body_bytes,
+            "\"code\":\"PGRST102\"",
+        ),
+        (
+            "/rest/v1/rpc/echo_json",
+            limits.rest_body_bytes,
+            "\"code\":\"PGRST102\"",
+        ),
+        (
+            "/rest/v1/items?id=eq.1",
+            16 * 1024 * 1024,
+            "\"code\":\"PGRST102\"",
+        ),
     ] {
-        let response = client
-            .post(format!("{}{path}", harness().base))
-            .bearer_auth(&a)
-            .header("content-type", "application/json")
-            .body(huge.clone())
-            .send()
-            .await
-            .unwrap_or_else(|e| panic!("{e}"));
-        assert_eq!(response.status(), StatusCode::PAYLOAD_TOO_LARGE, "{path}");
-        let body: Value = response.json().await.unwrap_or_default();
-        match code {
-            Some(code) => assert_eq!(body["code"], code, "{body}"),
-            None => assert_eq!(body["error"]["code"], "payload_too_large", "{body}"),
-        }
+        let request = held_upload(path, &a, limit + 1, "{");
+        let answer = raw_exchange(&harness().base, &request, Duration::from_secs(5)).await;
+        let answer = answer.unwrap_or_else(|| panic!("{path}: no answer before the body"));
+        assert!(answer.starts_with("HTTP/1.1 413"), "{path}: {answer}");
+        assert!(answer.contains(code), "{path}: {answer}");
     }
 }
 
@@ -1637,4 +1963,716 @@ async fn unknown_or_down_functions_answer_json() {
     .await;
     assert_eq!(reply.status, StatusCode::SERVICE_UNAVAILABLE);
     assert_eq!(reply.json()["error"]["code"], "upstream_unavailable");
+}
+
+/// `key=(...)` nested `depth` levels deep (the key's own level included).
+fn nested_tree(depth: usize) -> String {
+    let levels = depth - 1;
+    format!(
+        "({}id.eq.1{})",
+        "and(or(".repeat(levels / 2) + &"and(".repeat(levels % 2),
+        ")".repeat(levels)
+    )
+}
+
+#[tokio::test]
+async fn deep_logic_trees_are_400_on_every_method_and_the_gateway_stays_up() {
+    let a = user(USER_A);
+    let before = fingerprint("deep-").await;
+    // ~3,600 levels in ~30 KB overflowed the stack and aborted the process.
+    let deep = nested_tree(3_600);
+    for key in ["or", "and", "not.or", "not.and"] {
+        for method in [Method::GET, Method::HEAD, Method::PATCH, Method::DELETE] {
+            let path = format!("/rest/v1/categories?{key}={deep}");
+            let body = (method == Method::PATCH).then(|| json!({"name": "x"}));
+            let reply = request(method.clone(), &path, Some(&a), &[], body).await;
+            assert_eq!(reply.status, StatusCode::BAD_REQUEST, "{key} {method}");
+            if method != Method::HEAD {
+                let body = reply.error(400, "PGRST100");
+                assert_eq!(body["details"], "nested more than 16 levels deep", "{body}");
+            }
+        }
+    }
+    // The limit is the same for a select tree.
+    let select = format!("{}id{}", "categories(".repeat(20), ")".repeat(20));
+    get(&format!("/rest/v1/categories?select={select}"), Some(&a))
+        .await
+        .error(400, "PGRST100");
+    // 16 levels are still a filter like any other.
+    let reply = get(
+        &format!("/rest/v1/categories?select=name&or={}", nested_tree(16)),
+        Some(&a),
+    )
+    .await;
+    assert_eq!(
+        (reply.status, reply.json()),
+        (StatusCode::OK, json!([{"name": "Mugs"}]))
+    );
+    assert_eq!(get("/health", None).await.status, StatusCode::OK);
+    assert_eq!(fingerprint("deep-").await, before);
+}
+
+#[tokio::test]
+async fn in_lists_of_any_length_and_quoting() {
+    let a = user(USER_A);
+    // 20,000 values in one array parameter (short ones: a URI is at most 64 KiB).
+    let ids: Vec<String> = (0..20_000).map(|n| (n % 9 + 1).to_string()).collect();
+    let reply = get(
+        &format!(
+            "/rest/v1/categories?select=name&order=id&id=in.({})",
+            ids.join(",")
+        ),
+        Some(&a),
+    )
+    .await;
+    assert_eq!(
+        names(&reply.json()),
+        ["Mugs", "Plates", "Bowls", "Cups", "mugs and more"]
+    );
+    let reply = get(
+        "/rest/v1/categories?select=name&name=in.(\"mugs and more\",\"a,b\",\"c\\\"d\",Cups)&order=id",
+        Some(&a),
+    )
+    .await;
+    assert_eq!(names(&reply.json()), ["Cups", "mugs and more"]);
+    // A value the column type cannot take is still the database's own 400.
+    get("/rest/v1/categories?id=in.(1,x)", Some(&a))
+        .await
+        .error(400, "22P02");
+    let reply = get(
+        "/rest/v1/categories?id=not.in.()&select=id&order=id&limit=1",
+        Some(&a),
+    )
+    .await;
+    assert_eq!(reply.json(), json!([{"id": 1}]));
+}
+
+#[tokio::test]
+async fn client_mistakes_are_4xx_and_timeouts_504() {
+    let a = user(USER_A);
+    // A NUL in a string: PostgreSQL's 22P05, answered 400, nothing written.
+    let before = fingerprint("nul-").await;
+    let reply = request(
+        Method::POST,
+        "/rest/v1/items",
+        Some(&a),
+        &[],
+        Some(json!({"name": "a\u{0}b", "sku": "nul-1"})),
+    )
+    .await;
+    reply.error(400, "22P05");
+    let reply = request(
+        Method::POST,
+        "/rest/v1/rpc/echo_json",
+        Some(&a),
+        &[],
+        Some(json!({"p_payload": {"x": 1}, "p_tags": ["a\u{0}"]})),
+    )
+    .await;
+    reply.error(400, "22P05");
+    assert_eq!(fingerprint("nul-").await, before);
+    // More columns than PostgreSQL's 1,664: 54011, answered 400.
+    let columns = vec!["id"; 1_700].join(",");
+    get(&format!("/rest/v1/categories?select={columns}"), Some(&a))
+        .await
+        .error(400, "54011");
+    // anon's statement_timeout (2.5 s in the fixture) cancels the statement: 504.
+    let reply = request(
+        Method::POST,
+        "/rest/v1/rpc/sleep_for",
+        Some(&anon_key()),
+        &[],
+        Some(json!({"p_seconds": 5})),
+    )
+    .await;
+    reply.error(504, "57014");
+}
+
+/// A POST whose headers promise a body of `length` bytes, of which only `sent` is written.
+fn held_upload(path: &str, token: &str, length: usize, sent: &str) -> Vec<u8> {
+    format!(
+        "POST {path} HTTP/1.1\r\nhost: gateway\r\nauthorization: Bearer {token}\r\n\
+         content-type: application/json\r\ncontent-length: {length}\r\nconnection: close\r\n\r\n{sent}"
+    )
+    .into_bytes()
+}
+
+#[tokio::test]
+async fn bad_tokens_are_refused_before_the_body_is_read() {
+    let expired = token_at("authenticated", Some(USER_A), now() - 7200, 60, SECRET);
+    for token in ["not-a-jwt", expired.as_str()] {
+        for path in [
+            "/rest/v1/items",
+            "/rest/v1/rpc/echo_json",
+            "/functions/v1/echo-fn",
+        ] {
+            // The body never comes: only the headers can have been checked.
+            let request = held_upload(path, token, 1_000_000, "{");
+            let answer = raw_exchange(&harness().base, &request, Duration::from_secs(5)).await;
+            let answer = answer.unwrap_or_else(|| panic!("{path}: no answer before the body"));
+            assert!(answer.starts_with("HTTP/1.1 401"), "{path}: {answer}");
+        }
+    }
+}
+
+#[tokio::test]
+async fn slow_bodies_headers_and_idle_connections_time_out() {
+    let base = gateway_with(gateway::Limits {
+        header_read_timeout: Duration::from_secs(1),
+        body_read_timeout: Duration::from_secs(1),
+        ..gateway::Limits::default()
+    })
+    .await;
+    let a = user(USER_A);
+    for (path, expected) in [
+        ("/rest/v1/items", "\"code\":\"GW408\""),
+        ("/rest/v1/rpc/echo_json", "\"code\":\"GW408\""),
+        ("/functions/v1/echo-fn", "\"code\":\"invalid_request\""),
+    ] {
+        let request = held_upload(path, &a, 100, "{\"na");
+        let answer = raw_exchange(&base, &request, Duration::from_secs(5)).await;
+        let answer = answer.unwrap_or_else(|| panic!("{path}: the held body was never timed out"));
+        assert!(answer.starts_with("HTTP/1.1 408"), "{path}: {answer}");
+        assert!(answer.contains(expected), "{path}: {answer}");
+    }
+    // Headers that never end, and a connection that never sends anything, are
+    // closed after the header timeout.
+    for request in [
+        &b"GET /rest/v1/categories HTTP/1.1\r\nhost: x\r\n"[..],
+        &b""[..],
+    ] {
+        let answer = raw_exchange(&base, request, Duration::from_secs(5)).await;
+        assert!(answer.is_some(), "connection still open: {request:?}");
+    }
+}
+
+#[tokio::test]
+async fn connections_past_the_limit_are_answered_503_and_closed() {
+    let base = gateway_with(gateway::Limits {
+        max_connections: 4,
+        ..gateway::Limits::default()
+    })
+    .await;
+    // Four idle connections hold every place.
+    let address = base.trim_start_matches("http://").to_owned();
+    let mut idle = Vec::new();
+    for _ in 0..4 {
+        idle.push(
+            tokio::net::TcpStream::connect(&address)
+                .await
+                .unwrap_or_else(|e| panic!("{e}")),
+        );
+    }
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let rest = raw_exchange(
+        &base,
+        b"GET /rest/v1/categories HTTP/1.1\r\nhost: x\r\n\r\n",
+        Duration::from_secs(5),
+    )
+    .await
+    .unwrap_or_default();
+    assert!(rest.starts_with("HTTP/1.1 503"), "{rest}");
+    assert!(rest.contains("\"code\":\"GW503\""), "{rest}");
+    let function = raw_exchange(
+        &base,
+        b"POST /functions/v1/echo-fn HTTP/1.1\r\nhost: x\r\ncontent-length: 2\r\n\r\n{}",
+        Duration::from_secs(5),
+    )
+    .await
+    .unwrap_or_default();
+    assert!(function.starts_with("HTTP/1.1 503"), "{function}");
+    assert!(
+        function.contains("\"code\":\"upstream_unavailable\""),
+        "{function}"
+    );
+    // Places freed are taken again.
+    drop(idle);
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let reply = reqwest::get(format!("{base}/rest/v1/categories?select=id&id=eq.1"))
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(reply.status(), StatusCode::OK);
+}
+
+#[tokio::test]
+async fn one_caller_cannot_take_every_connection_of_the_pool() {
+    let base = gateway_with(gateway::Limits {
+        caller_concurrency: 2,
+        caller_queue: 2,
+        caller_wait: Duration::from_secs(30),
+        ..gateway::Limits::default()
+    })
+    .await;
+    let a = user(USER_A);
+    let b = user(USER_B);
+    let client = reqwest::Client::new();
+    let sleep = |token: String, seconds: f64| {
+        let client = client.clone();
+        let url = format!("{base}/rest/v1/rpc/sleep_for");
+        async move {
+            let response = client
+                .post(url)
+                .bearer_auth(token)
+                .json(&json!({"p_seconds": seconds}))
+                .send()
+                .await
+                .unwrap_or_else(|e| panic!("{e}"));
+            let status = response.status();
+            (status, response.text().await.unwrap_or_default())
+        }
+    };
+    // Both callers' connections are in the pool already.
+    for token in [&a, &b] {
+        assert_eq!(sleep(token.clone(), 0.0).await.0, StatusCode::NO_CONTENT);
+    }
+    // A's first two run, the next two wait, the fifth is refused at once.
+    let running: Vec<_> = (0..4)
+        .map(|_| tokio::spawn(sleep(a.clone(), 3.0)))
+        .collect();
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let started = std::time::Instant::now();
+    let (status, text) = sleep(a.clone(), 0.0).await;
+    assert_eq!(status, StatusCode::TOO_MANY_REQUESTS, "{text}");
+    assert!(text.contains("\"code\":\"GW429\""), "{text}");
+    assert!(started.elapsed() < Duration::from_secs(1));
+    // Another caller is served meanwhile, not after A's 6 s of queued work.
+    let started = std::time::Instant::now();
+    let (status, _) = sleep(b, 0.0).await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+    assert!(
+        started.elapsed() < Duration::from_secs(2),
+        "{:?}",
+        started.elapsed()
+    );
+    // The waiting ones ran after the first two.
+    for handle in running {
+        let (status, text) = handle.await.unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(status, StatusCode::NO_CONTENT, "{text}");
+    }
+}
+
+/// Items of `owner` in category `category_id` (None: no category), with one
+/// event per change, inserted directly (tests run in parallel, each with its own skus).
+async fn seed_item(owner: &str, sku: &str, category_id: Option<i32>, changes: &[i32]) {
+    let admin = admin().await;
+    admin
+        .execute(
+            "insert into public.items (owner_id, name, sku, category_id) values ($1::text::uuid, $2, $2, $3)",
+            &[&owner, &sku, &category_id],
+        )
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    for (index, change) in changes.iter().enumerate() {
+        admin
+            .execute(
+                "insert into public.item_events (item_id, owner_id, change, created_at) \
+                 select id, owner_id, $2, now() + make_interval(secs => $3) from public.items where sku = $1",
+                &[&sku, change, &(index as f64)],
+            )
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+    }
+}
+
+#[tokio::test]
+async fn embedding_to_one_as_object_to_many_as_array() {
+    seed_item(USER_A, "emb1-a", Some(1), &[5, -2, 7]).await;
+    seed_item(USER_A, "emb1-b", None, &[]).await;
+    let a = user(USER_A);
+    // many-to-one: an object, null without a related row
+    let reply = get(
+        "/rest/v1/items?select=sku,categories(name)&sku=like.emb1-*&order=sku",
+        Some(&a),
+    )
+    .await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.text);
+    assert_eq!(
+        reply.json(),
+        json!([{"sku": "emb1-a", "categories": {"name": "Mugs"}}, {"sku": "emb1-b", "categories": null}])
+    );
+    // one-to-many through a composite key: an array with its own order and limit
+    let reply = get(
+        "/rest/v1/items?select=sku,events:item_events(change)&sku=like.emb1-*&order=sku\
+         &events.order=created_at.desc&events.limit=2",
+        Some(&a),
+    )
+    .await;
+    assert_eq!(
+        reply.json(),
+        json!([{"sku": "emb1-a", "events": [{"change": 7}, {"change": -2}]}, {"sku": "emb1-b", "events": []}])
+    );
+    // many-to-one back through the composite key, nested twice
+    let reply = get(
+        "/rest/v1/item_events?select=change,items(sku,categories(name))&items.sku=eq.emb1-a&order=change&limit=1",
+        Some(&a),
+    )
+    .await;
+    assert_eq!(
+        reply.json(),
+        json!([{"change": -2, "items": {"sku": "emb1-a", "categories": {"name": "Mugs"}}}])
+    );
+    // offset and `or` on the embedded resource
+    let reply = get(
+        "/rest/v1/items?select=sku,item_events(change)&sku=eq.emb1-a\
+         &item_events.or=(change.gt.6,change.lt.0)&item_events.order=change&item_events.offset=1",
+        Some(&a),
+    )
+    .await;
+    assert_eq!(
+        reply.json(),
+        json!([{"sku": "emb1-a", "item_events": [{"change": 7}]}])
+    );
+}
+
+#[tokio::test]
+async fn embedded_rows_follow_the_callers_rls() {
+    seed_item(USER_A, "emb2-a", Some(2), &[1]).await;
+    seed_item(USER_B, "emb2-b", Some(2), &[3]).await;
+    for (sub, sku) in [(USER_A, "emb2-a"), (USER_B, "emb2-b")] {
+        let reply = get(
+            "/rest/v1/categories?select=name,items(sku,item_events(change))&id=eq.2&items.sku=like.emb2-*",
+            Some(&user(sub)),
+        )
+        .await;
+        let body = reply.json();
+        let items = body[0]["items"].as_array().cloned().unwrap_or_default();
+        assert_eq!(items.len(), 1, "{body}");
+        assert_eq!(items[0]["sku"], sku, "{body}");
+    }
+    // anon may read categories but not items: the embedded table's grants apply too
+    get(
+        "/rest/v1/categories?select=name,items(sku)",
+        Some(&anon_key()),
+    )
+    .await
+    .error(401, "42501");
+}
+
+#[tokio::test]
+async fn one_to_one_hints_inner_spread_and_counts() {
+    // one-to-one both ways
+    let reply = get(
+        "/rest/v1/categories?select=name,category_details(description)&id=in.(1,3)&order=id",
+        None,
+    )
+    .await;
+    assert_eq!(
+        reply.json(),
+        json!([{"name": "Mugs", "category_details": {"description": "Hand-thrown clay mugs"}},
+               {"name": "Bowls", "category_details": null}])
+    );
+    let reply = get(
+        "/rest/v1/category_details?select=category_id,categories(name)&category_id=eq.2",
+        None,
+    )
+    .await;
+    assert_eq!(
+        reply.json(),
+        json!([{"category_id": 2, "categories": {"name": "Plates"}}])
+    );
+    // two foreign keys to one table: a hint by constraint or by column picks one
+    let reply = get(
+        "/rest/v1/category_links?select=id,from:categories!from_id(name),to:categories!category_links_to_id_fkey(name)&order=id",
+        None,
+    )
+    .await;
+    assert_eq!(
+        reply.json(),
+        json!([{"id": 1, "from": {"name": "Mugs"}, "to": {"name": "Plates"}},
+               {"id": 2, "from": {"name": "Cups"}, "to": {"name": "Mugs"}}])
+    );
+    // !inner drops parents without a match, and the exact count follows
+    let reply = request(
+        Method::GET,
+        "/rest/v1/categories?select=name,category_links!from_id!inner(note)&order=id",
+        None,
+        &[("prefer", "count=exact")],
+        None,
+    )
+    .await;
+    assert_eq!(reply.header("content-range"), Some("0-1/2"));
+    assert_eq!(
+        reply.json(),
+        json!([{"name": "Mugs", "category_links": [{"note": "mugs go with plates"}]},
+               {"name": "Cups", "category_links": [{"note": "cups sit by mugs"}]}])
+    );
+    let reply = request(
+        Method::GET,
+        "/rest/v1/categories?select=name,category_details!inner()&limit=1&order=id",
+        None,
+        &[("prefer", "count=exact")],
+        None,
+    )
+    .await;
+    assert_eq!(reply.status, StatusCode::PARTIAL_CONTENT);
+    assert_eq!(reply.header("content-range"), Some("0-0/2"));
+    assert_eq!(reply.json(), json!([{"name": "Mugs"}]));
+    // is.null on an embedded resource: parents without a related row
+    let reply = get(
+        "/rest/v1/categories?select=name,category_details()&category_details=is.null&order=id",
+        None,
+    )
+    .await;
+    assert_eq!(names(&reply.json()), ["Bowls", "Cups", "mugs and more"]);
+    // spread: the related columns join the parent object
+    let reply = get(
+        "/rest/v1/category_links?select=id,...categories!from_id(from_name:name,position)&order=id",
+        None,
+    )
+    .await;
+    assert_eq!(
+        reply.json(),
+        json!([{"id": 1, "from_name": "Mugs", "position": 10}, {"id": 2, "from_name": "Cups", "position": 40}])
+    );
+    // left (the default) keeps parents whose embedded filter matches nothing
+    let reply = get(
+        "/rest/v1/categories?select=name,category_details!left(description)&category_details.description=eq.none&id=eq.1",
+        None,
+    )
+    .await;
+    assert_eq!(
+        reply.json(),
+        json!([{"name": "Mugs", "category_details": null}])
+    );
+}
+
+#[tokio::test]
+async fn relationship_errors_as_postgrest_answers_them() {
+    let body = get("/rest/v1/category_links?select=*,categories(*)", None)
+        .await
+        .error(300, "PGRST201");
+    assert_eq!(
+        body,
+        json!({
+            "code": "PGRST201",
+            "message": "Could not embed because more than one relationship was found for 'category_links' and 'categories'",
+            "details": [
+                {"cardinality": "many-to-one", "embedding": "category_links with categories",
+                 "relationship": "category_links_from_id_fkey using category_links(from_id) and categories(id)"},
+                {"cardinality": "many-to-one", "embedding": "category_links with categories",
+                 "relationship": "category_links_to_id_fkey using category_links(to_id) and categories(id)"}
+            ],
+            "hint": "Try changing 'categories' to one of the following: 'categories!category_links_from_id_fkey', 'categories!category_links_to_id_fkey'. Find the desired relationship in the 'details' key."
+        })
+    );
+    let body = get("/rest/v1/items?select=*,nope(*)", None)
+        .await
+        .error(400, "PGRST200");
+    assert_eq!(
+        body,
+        json!({
+            "code": "PGRST200",
+            "message": "Could not find a relationship between 'items' and 'nope' in the schema cache",
+            "details": "Searched for a foreign key relationship between 'items' and 'nope' in the schema 'public', but no matches were found.",
+            "hint": null
+        })
+    );
+    let body = get("/rest/v1/items?select=*,categorie(*)", None)
+        .await
+        .error(400, "PGRST200");
+    assert_eq!(
+        body["hint"],
+        "Perhaps you meant 'categories' instead of 'categorie'."
+    );
+    let body = get("/rest/v1/items?select=*,categories!wrong(*)", None)
+        .await
+        .error(400, "PGRST200");
+    assert_eq!(
+        body["details"],
+        "Searched for a foreign key relationship between 'items' and 'categories' using the hint 'wrong' in the schema 'public', but no matches were found."
+    );
+    let body = get("/rest/v1/categories?select=name&items.limit=1", None)
+        .await
+        .error(400, "PGRST108");
+    assert_eq!(
+        body["message"],
+        "'items' is not an embedded resource in this request"
+    );
+    get("/rest/v1/categories?select=name,items()&items=eq.1", None)
+        .await
+        .error(400, "PGRST120");
+    get(
+        "/rest/v1/categories?select=name,...category_links!from_id(note)",
+        None,
+    )
+    .await
+    .error(400, "PGRST119");
+    get(
+        "/rest/v1/categories?select=name,category_details(secret)",
+        None,
+    )
+    .await
+    .error(400, "42703");
+    // nesting past the limit is refused before any SQL
+    let mut select = "name".to_owned();
+    for level in 0..9 {
+        let relation = if level % 2 == 0 {
+            "category_details"
+        } else {
+            "categories"
+        };
+        select = format!("{relation}({select})");
+    }
+    let body = get(&format!("/rest/v1/categories?select={select}"), None)
+        .await
+        .error(400, "PGRST100");
+    assert!(
+        body["details"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("at most 8"),
+        "{body}"
+    );
+}
+
+#[tokio::test]
+async fn json_paths_casts_and_full_text_search() {
+    let reply = get(
+        "/rest/v1/categories?select=id::text,material:attributes->>material,attributes->size\
+         &attributes->>material=eq.clay&order=attributes->>size.desc.nullslast,id",
+        None,
+    )
+    .await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.text);
+    assert_eq!(
+        reply.json(),
+        json!([{"id": "4", "material": "clay", "size": "s"}, {"id": "1", "material": "clay", "size": null}])
+    );
+    let reply = request(
+        Method::GET,
+        "/rest/v1/categories?select=id,name,position&id=in.(1,3,5)&order=id",
+        None,
+        &[("accept", "text/csv")],
+        None,
+    )
+    .await;
+    assert_eq!(
+        reply.header("content-type"),
+        Some("text/csv; charset=utf-8")
+    );
+    assert_eq!(
+        reply.text,
+        "id,name,position\n1,Mugs,10\n3,Bowls,\n5,\"mugs and more\",50"
+    );
+    get("/rest/v1/categories?select=id::no_such_type", None)
+        .await
+        .error(400, "PGRST100");
+    // tsvector column, with and without a configuration
+    for query in [
+        "search=fts(english).clay",
+        "search=plfts(english).clay%20mugs",
+        "search=wfts(english).\"clay mugs\"",
+    ] {
+        let reply = get(
+            &format!("/rest/v1/category_details?select=category_id&{query}"),
+            None,
+        )
+        .await;
+        assert_eq!(reply.json(), json!([{"category_id": 1}]), "{query}");
+    }
+    // text column: to_tsvector on the fly; phrase search; negation
+    let reply = get(
+        "/rest/v1/category_details?select=category_id&description=phfts(english).dinner%20plates",
+        None,
+    )
+    .await;
+    assert_eq!(reply.json(), json!([{"category_id": 2}]));
+    let reply = get(
+        "/rest/v1/category_details?select=category_id&description=not.fts.porcelain",
+        None,
+    )
+    .await;
+    assert_eq!(reply.json(), json!([{"category_id": 1}]));
+    get(
+        "/rest/v1/category_details?description=fts(no_such_config).x",
+        None,
+    )
+    .await
+    .error(400, "42704");
+}
+
+#[tokio::test]
+async fn mutations_return_embedded_resources() {
+    let a = user(USER_A);
+    let reply = request(
+        Method::POST,
+        "/rest/v1/items?select=sku,categories(name)",
+        Some(&a),
+        &[("prefer", "return=representation")],
+        Some(json!({"name": "emb3", "sku": "emb3-a", "category_id": 4})),
+    )
+    .await;
+    assert_eq!(reply.status, StatusCode::CREATED, "{}", reply.text);
+    assert_eq!(
+        reply.json(),
+        json!([{"sku": "emb3-a", "categories": {"name": "Cups"}}])
+    );
+    let reply = request(
+        Method::PATCH,
+        "/rest/v1/items?sku=eq.emb3-a&select=stock,categories(name)",
+        Some(&a),
+        &[("prefer", "return=representation")],
+        Some(json!({"stock": 9, "category_id": 2})),
+    )
+    .await;
+    assert_eq!(
+        reply.json(),
+        json!([{"stock": 9, "categories": {"name": "Plates"}}])
+    );
+}
+
+#[tokio::test]
+async fn planned_and_estimated_counts() {
+    let admin = admin().await;
+    admin
+        .batch_execute("analyze public.categories")
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let reply = request(
+        Method::GET,
+        "/rest/v1/categories?select=id&limit=2&order=id",
+        None,
+        &[("prefer", "count=planned")],
+        None,
+    )
+    .await;
+    assert_eq!(reply.header("preference-applied"), Some("count=planned"));
+    // The planner's estimate of the analyzed table is its row count.
+    assert_eq!(reply.header("content-range"), Some("0-1/5"));
+    assert_eq!(reply.status, StatusCode::PARTIAL_CONTENT);
+    // Under the threshold, estimated is exact (with filters and !inner embeds).
+    let reply = request(
+        Method::GET,
+        "/rest/v1/categories?select=id,category_details!inner()&id=gt.1",
+        None,
+        &[("prefer", "count=estimated")],
+        None,
+    )
+    .await;
+    assert_eq!(reply.header("preference-applied"), Some("count=estimated"));
+    assert_eq!(reply.header("content-range"), Some("0-0/1"));
+}
+
+#[tokio::test]
+async fn tx_rollback_answers_then_undoes() {
+    let a = user(USER_A);
+    let reply = request(
+        Method::POST,
+        "/rest/v1/items?select=sku,categories(name)",
+        Some(&a),
+        &[("prefer", "tx=rollback, return=representation")],
+        Some(json!({"name": "tx", "sku": "tx-rollback-1", "category_id": 1})),
+    )
+    .await;
+    assert_eq!(reply.status, StatusCode::CREATED, "{}", reply.text);
+    assert_eq!(
+        reply.json(),
+        json!([{"sku": "tx-rollback-1", "categories": {"name": "Mugs"}}])
+    );
+    let applied = reply.header("preference-applied").unwrap_or_default();
+    assert!(applied.contains("tx=rollback"), "{applied}");
+    assert_eq!(
+        fingerprint("tx-rollback-").await,
+        fingerprint("no-such-sku-").await
+    );
 }

@@ -2,6 +2,7 @@
 
 use edge_core::{validate, Action, ApiError, Idempotency, RpcCall};
 use serde::Deserialize;
+use uuid::Uuid;
 
 /// Longest accepted `note` of a stock change.
 pub const MAX_NOTE_CHARS: usize = 500;
@@ -54,11 +55,6 @@ pub enum InventoryAction {
     ProcessOrder(ProcessOrderRequest),
     RestoreOrder(RestoreOrderRequest),
     GetLowStock(GetLowStockRequest),
-    /// Panics on purpose, to test that a trap still answers 500 with the request id.
-    #[cfg(feature = "fault-injection")]
-    #[serde(rename = "__panic")]
-    #[cfg_attr(test, ts(skip))]
-    Panic(edge_core::dispatch::PanicRequest),
 }
 
 /// Changes an item's stock by `change`, or sets it to `set_to` (exactly one of them).
@@ -66,7 +62,8 @@ pub enum InventoryAction {
 #[serde(deny_unknown_fields)]
 #[cfg_attr(test, derive(ts_rs::TS), ts(optional_fields))]
 pub struct UpdateStockRequest {
-    pub item_id: String,
+    #[serde(deserialize_with = "validate::uuid")]
+    pub item_id: Uuid,
     /// Non-zero; negative takes stock out.
     pub change: Option<i32>,
     /// The new absolute stock, >= 0.
@@ -83,7 +80,8 @@ pub struct UpdateStockRequest {
 #[serde(deny_unknown_fields)]
 #[cfg_attr(test, derive(ts_rs::TS), ts(optional_fields))]
 pub struct ProcessOrderRequest {
-    pub order_id: String,
+    #[serde(deserialize_with = "validate::uuid")]
+    pub order_id: Uuid,
     pub idempotency_key: Option<String>,
 }
 
@@ -92,7 +90,8 @@ pub struct ProcessOrderRequest {
 #[serde(deny_unknown_fields)]
 #[cfg_attr(test, derive(ts_rs::TS), ts(optional_fields))]
 pub struct RestoreOrderRequest {
-    pub order_id: String,
+    #[serde(deserialize_with = "validate::uuid")]
+    pub order_id: Uuid,
     pub idempotency_key: Option<String>,
 }
 
@@ -101,19 +100,14 @@ pub struct RestoreOrderRequest {
 #[serde(deny_unknown_fields)]
 #[cfg_attr(test, derive(ts_rs::TS), ts(optional_fields))]
 pub struct GetLowStockRequest {
-    pub shop_id: String,
+    #[serde(deserialize_with = "validate::uuid")]
+    pub shop_id: Uuid,
     pub threshold: Option<i32>,
 }
 
 impl Action for InventoryAction {
-    const NAMES: &'static [&'static str] = &[
-        "update",
-        "process_order",
-        "restore_order",
-        "get_low_stock",
-        #[cfg(feature = "fault-injection")]
-        "__panic",
-    ];
+    const NAMES: &'static [&'static str] =
+        &["update", "process_order", "restore_order", "get_low_stock"];
 
     fn idempotency(&self) -> Idempotency<'_> {
         match self {
@@ -127,8 +121,6 @@ impl Action for InventoryAction {
                 body_key: request.idempotency_key.as_deref(),
             },
             InventoryAction::GetLowStock(_) => Idempotency::ReadOnly,
-            #[cfg(feature = "fault-injection")]
-            InventoryAction::Panic(_) => Idempotency::ReadOnly,
         }
     }
 
@@ -137,11 +129,11 @@ impl Action for InventoryAction {
             InventoryAction::Update(request) => update_stock(request, idempotency_key),
             InventoryAction::ProcessOrder(request) => {
                 Ok(RpcCall::new("process_order_stock_changes")
-                    .arg("p_order_id", validate::uuid("order_id", &request.order_id)?)
+                    .arg("p_order_id", request.order_id.to_string())
                     .optional_arg("p_idempotency_key", idempotency_key))
             }
             InventoryAction::RestoreOrder(request) => Ok(RpcCall::new("restore_order_stock")
-                .arg("p_order_id", validate::uuid("order_id", &request.order_id)?)
+                .arg("p_order_id", request.order_id.to_string())
                 .optional_arg("p_idempotency_key", idempotency_key)),
             InventoryAction::GetLowStock(request) => {
                 let threshold = request
@@ -149,11 +141,9 @@ impl Action for InventoryAction {
                     .map(|t| validate::int_in_range("threshold", t.into(), 0, i32::MAX.into()))
                     .transpose()?;
                 Ok(RpcCall::new("get_low_stock_items")
-                    .arg("p_shop_id", validate::uuid("shop_id", &request.shop_id)?)
+                    .arg("p_shop_id", request.shop_id.to_string())
                     .optional_arg("p_threshold", threshold))
             }
-            #[cfg(feature = "fault-injection")]
-            InventoryAction::Panic(_) => panic!("fault injection: __panic action"),
         }
     }
 }
@@ -162,7 +152,6 @@ fn update_stock(
     request: UpdateStockRequest,
     idempotency_key: Option<String>,
 ) -> Result<RpcCall, ApiError> {
-    let item_id = validate::uuid("item_id", &request.item_id)?;
     match (request.change, request.set_to) {
         (Some(_), Some(_)) | (None, None) => {
             return Err(ApiError::invalid_field(
@@ -190,7 +179,7 @@ fn update_stock(
         .map(|note| validate::text("note", &note, MAX_NOTE_CHARS))
         .transpose()?;
     Ok(RpcCall::new("update_stock")
-        .arg("p_item_id", item_id)
+        .arg("p_item_id", request.item_id.to_string())
         .optional_arg("p_change", request.change)
         .optional_arg("p_set_to", request.set_to)
         .arg("p_reason", request.reason.as_str())

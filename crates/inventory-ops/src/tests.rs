@@ -1,7 +1,7 @@
 //! Native tests: every action's RPC call, its refusals, routing and the TypeScript types.
 
-use edge_core::testing::{self, error_of, invalid, post, post_json, rpc_of};
-use edge_core::{ErrorCode, HttpRequest};
+use edge_core::testing::{self, error_of, invalid, post_json, rpc_of};
+use edge_core::ErrorCode;
 use serde_json::{json, Value};
 
 use crate::InventoryAction;
@@ -120,6 +120,27 @@ fn update_refusals() {
 }
 
 #[test]
+fn refusals_say_what_to_send_as_documented() {
+    let message = |body: Value| error_of::<InventoryAction>(&post_json(&body)).message;
+    assert_eq!(
+        message(json!({"action": "update", "item_id": ITEM, "change": 1.5, "reason": "sale"})),
+        "Invalid `change`: got floating point `1.5`, expected an integer between -2147483648 and 2147483647"
+    );
+    assert_eq!(
+        message(json!({"action": "update", "change": 1, "reason": "sale"})),
+        "`item_id` is required"
+    );
+    assert_eq!(
+        message(json!({"action": "update", "item_id": ITEM, "change": 1, "reason": "theft"})),
+        "Invalid `reason`: `theft` is not one of `restock`, `sale`, `order_cancelled`, `return`, `damage`, `correction`, `manual`"
+    );
+    assert_eq!(
+        message(json!({"action": "update", "item_id": "42", "change": 1, "reason": "sale"})),
+        "Invalid `item_id`: got string \"42\", expected a UUID (8-4-4-4-12 hexadecimal digits)"
+    );
+}
+
+#[test]
 fn process_and_restore_order() {
     let (function, args) = call(json!({"action": "process_order", "order_id": ORDER}));
     assert_eq!(function, "process_order_stock_changes");
@@ -179,78 +200,6 @@ fn get_low_stock() {
         refusal(json!({"action": "get_low_stock"})),
         invalid("shop_id")
     );
-}
-
-#[test]
-fn routing_refusals() {
-    let error = error_of::<InventoryAction>(&post_json(&json!({"action": "delete_item"})));
-    assert_eq!(error.code, ErrorCode::UnknownAction);
-    let details = error.details.expect("details");
-    assert_eq!(details["action"], json!("delete_item"));
-    assert_eq!(
-        details["available"].as_array().expect("list")[..4],
-        [
-            json!("update"),
-            json!("process_order"),
-            json!("restore_order"),
-            json!("get_low_stock")
-        ]
-    );
-
-    let get = HttpRequest {
-        method: "GET".into(),
-        ..post_json(&json!({"action": "get_low_stock", "shop_id": SHOP}))
-    };
-    assert_eq!(
-        error_of::<InventoryAction>(&get).code,
-        ErrorCode::MethodNotAllowed
-    );
-
-    let options = HttpRequest {
-        method: "OPTIONS".into(),
-        headers: Default::default(),
-        ..post(Vec::new())
-    };
-    assert_eq!(
-        edge_core::route::<InventoryAction>(&options, &edge_core::testing::env()),
-        Ok(edge_core::Route::Preflight)
-    );
-
-    let oversized = format!(r#"{{"action":"update","note":"{}"}}"#, "x".repeat(70_000));
-    assert_eq!(
-        error_of::<InventoryAction>(&post(oversized)).code,
-        ErrorCode::PayloadTooLarge
-    );
-    assert_eq!(
-        error_of::<InventoryAction>(&post(&b"\xc3\x28"[..])).code,
-        ErrorCode::InvalidJson
-    );
-
-    let anonymous = HttpRequest {
-        headers: Default::default(),
-        ..post_json(&json!({"action": "get_low_stock", "shop_id": SHOP}))
-    };
-    assert_eq!(
-        error_of::<InventoryAction>(&anonymous).code,
-        ErrorCode::Unauthorized
-    );
-}
-
-#[test]
-fn every_action_name_has_a_variant() {
-    testing::assert_every_name_has_a_variant::<InventoryAction>();
-}
-
-#[cfg(not(feature = "fault-injection"))]
-#[test]
-fn panic_action_exists_only_with_fault_injection() {
-    testing::assert_no_panic_action::<InventoryAction>();
-}
-
-#[cfg(feature = "fault-injection")]
-#[test]
-fn panic_action_panics_with_fault_injection() {
-    testing::assert_panic_action_panics::<InventoryAction>();
 }
 
 #[test]
@@ -316,10 +265,15 @@ fn types_ts() {
     }
 }
 
-#[test]
-fn api_reference_documents_every_action_with_accepted_examples() {
-    testing::assert_api_reference_documents::<InventoryAction>(
-        env!("CARGO_MANIFEST_DIR"),
-        "inventory-operations",
-    );
-}
+edge_core::action_wiring_tests!(
+    InventoryAction,
+    "inventory-operations",
+    [
+        json!({"action": "update", "item_id": ITEM, "change": -1, "reason": "sale", "note": "n",
+           "expected_stock": 3, "idempotency_key": "k1"}),
+        json!({"action": "update", "item_id": ITEM, "set_to": 4, "reason": "correction"}),
+        json!({"action": "process_order", "order_id": ORDER, "idempotency_key": "k2"}),
+        json!({"action": "restore_order", "order_id": ORDER, "idempotency_key": "k3"}),
+        json!({"action": "get_low_stock", "shop_id": SHOP, "threshold": 3}),
+    ]
+);

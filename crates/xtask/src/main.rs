@@ -19,12 +19,13 @@ use wasm_bindgen_cli_support::Bindgen;
 
 type Result<T> = std::result::Result<T, Box<dyn Error>>;
 
-/// Edge function name (the URL and the folder under `functions/`) and the crate behind it.
-const FUNCTIONS: [(&str, &str); 3] = [
-    ("inventory-operations", "inventory-ops"),
-    ("analytics-operations", "analytics-ops"),
-    ("admin-operations", "admin-ops"),
-];
+/// Where the edge functions are listed: one `[functions.<name>]` section each (the file
+/// `supabase functions deploy` reads; the scripts, tests and bench read the same list).
+const FUNCTIONS_CONFIG: &str = "supabase/config.toml";
+
+/// Written beside each module: what it was built from. The same inputs again skip
+/// wasm-bindgen and wasm-opt (a minute of CPU for three modules) and keep the module.
+const STAMP_FILE: &str = ".build-stamp";
 
 /// Our budget per optimized module; the hosted limit (20 MB per bundle) is far above it.
 const MAX_MODULE_BYTES: u64 = 300 * 1024;
@@ -109,14 +110,35 @@ fn absolute(path: &Path) -> Result<PathBuf> {
     Ok(std::env::current_dir()?.join(path))
 }
 
+/// Each edge function (the URL and the folder under `functions/`) and the crate behind
+/// it: `inventory-operations` is built from `inventory-ops`.
+fn functions(root: &Path) -> Result<Vec<(String, String)>> {
+    let path = root.join(FUNCTIONS_CONFIG);
+    let config =
+        fs::read_to_string(&path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+    let functions: Vec<(String, String)> = config
+        .lines()
+        .filter_map(|line| line.trim().strip_prefix("[functions.")?.strip_suffix(']'))
+        .map(|name| {
+            let krate = format!("{}-ops", name.strip_suffix("-operations").unwrap_or(name));
+            (name.to_string(), krate)
+        })
+        .collect();
+    if functions.is_empty() {
+        return Err(format!("no [functions.<name>] section in {}", path.display()).into());
+    }
+    Ok(functions)
+}
+
 fn build_wasm(opts: &BuildOptions) -> Result<()> {
     let root = repo_root();
-    check_wasm_bindgen_pin(&root.join("Cargo.lock"))?;
+    let bindgen_version = check_wasm_bindgen_pin(&root.join("Cargo.lock"))?;
     let wasm_opt = wasm_opt_program(&root);
     let wasm_opt_version = tool_version(&wasm_opt)?;
+    let functions = functions(&root)?;
 
     let started = Instant::now();
-    cargo_build(&root, &opts.features)?;
+    cargo_build(&root, &functions, &opts.features)?;
     let compiled = started.elapsed();
 
     let target_dir = std::env::var_os("CARGO_TARGET_DIR")
@@ -128,23 +150,40 @@ fn build_wasm(opts: &BuildOptions) -> Result<()> {
     println!("{:<22} {:>10} {:>10}", "module", "raw", "gzip");
     let mut over_budget = Vec::new();
     let mut modules = Vec::new();
-    for (function, krate) in FUNCTIONS {
+    let mut rebuilt = Vec::new();
+    for (function, krate) in &functions {
         let stem = krate.replace('-', "_");
         let pkg = opts.out_dir.join(function).join("pkg");
-        generate_bindings(&artifacts.join(format!("{stem}.wasm")), &pkg)?;
-        modules.push(pkg.join(format!("{stem}_bg.wasm")));
+        let input = artifacts.join(format!("{stem}.wasm"));
+        let module = pkg.join(format!("{stem}_bg.wasm"));
+        let stamp = build_stamp(&input, &bindgen_version, &wasm_opt_version)?;
+        modules.push(module.clone());
+        if is_current(&pkg, &stem, &stamp) {
+            continue;
+        }
+        generate_bindings(&input, &pkg)?;
+        rebuilt.push((module, pkg, stamp));
     }
     // wasm-opt is single-threaded (npm's binaryen runs as wasm under node): one per module.
     std::thread::scope(|scope| {
-        let runs: Vec<_> = modules
+        let runs: Vec<_> = rebuilt
             .iter()
-            .map(|module| scope.spawn(|| optimize(&wasm_opt, module).map_err(|e| e.to_string())))
+            .map(|(module, _, _)| {
+                scope.spawn(|| optimize(&wasm_opt, module).map_err(|e| e.to_string()))
+            })
             .collect();
         runs.into_iter().try_for_each(|run| {
             run.join()
                 .map_err(|_| "wasm-opt thread panicked".to_string())?
         })
     })?;
+    // Only once the module is complete: an interrupted build is redone next time.
+    for (_, pkg, stamp) in &rebuilt {
+        fs::write(pkg.join(STAMP_FILE), stamp)?;
+    }
+    if rebuilt.is_empty() {
+        println!("(inputs unchanged: wasm-bindgen and wasm-opt skipped)");
+    }
     for module in &modules {
         let raw = fs::metadata(module)?.len();
         let gzip = gzip_len(&fs::read(module)?)?;
@@ -176,15 +215,42 @@ fn build_wasm(opts: &BuildOptions) -> Result<()> {
     }
 }
 
+/// What a module is made from: cargo's output (by content, as cargo rewrites it only
+/// when relinking but a hash cannot be fooled by timestamps), the wasm-bindgen version
+/// and the wasm-opt version. Features change cargo's output, so they are covered.
+fn build_stamp(input: &Path, bindgen_version: &str, wasm_opt_version: &str) -> Result<String> {
+    let bytes = fs::read(input).map_err(|e| format!("cannot read {}: {e}", input.display()))?;
+    let mut crc = flate2::Crc::new();
+    crc.update(&bytes);
+    Ok(format!(
+        "input crc32 {:08x}, {} bytes\nwasm-bindgen {bindgen_version}\nwasm-opt {wasm_opt_version}\n",
+        crc.sum(),
+        bytes.len()
+    ))
+}
+
+/// `pkg/` holds a complete module built from the inputs `stamp` describes.
+fn is_current(pkg: &Path, stem: &str, stamp: &str) -> bool {
+    let complete = [
+        format!("{stem}_bg.wasm"),
+        format!("{stem}.js"),
+        format!("{stem}.d.ts"),
+    ]
+    .iter()
+    .all(|file| pkg.join(file).is_file());
+    complete && fs::read_to_string(pkg.join(STAMP_FILE)).is_ok_and(|written| written == stamp)
+}
+
 /// The wasm-bindgen glue is only compatible with modules built against the very same
 /// `wasm-bindgen` crate version; a mismatch fails at runtime in odd ways, so refuse early.
-fn check_wasm_bindgen_pin(lock_path: &Path) -> Result<()> {
+/// Returns that version.
+fn check_wasm_bindgen_pin(lock_path: &Path) -> Result<String> {
     let lock = fs::read_to_string(lock_path)
         .map_err(|e| format!("cannot read {}: {e}", lock_path.display()))?;
     let runtime = locked_versions(&lock, "wasm-bindgen");
     let cli = locked_versions(&lock, "wasm-bindgen-cli-support");
     match (runtime.as_slice(), cli.as_slice()) {
-        ([runtime], [cli]) if runtime == cli => Ok(()),
+        ([runtime], [cli]) if runtime == cli => Ok(runtime.clone()),
         _ => Err(format!(
             "Cargo.lock must hold exactly one wasm-bindgen and the same wasm-bindgen-cli-support \
              version (both pinned with `=` in [workspace.dependencies]); found wasm-bindgen {runtime:?}, \
@@ -237,7 +303,7 @@ fn tool_version(program: &str) -> Result<String> {
     Ok(String::from_utf8_lossy(&output.stdout).trim().to_string())
 }
 
-fn cargo_build(root: &Path, features: &[String]) -> Result<()> {
+fn cargo_build(root: &Path, functions: &[(String, String)], features: &[String]) -> Result<()> {
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
     let mut cmd = Command::new(cargo);
     cmd.current_dir(root)
@@ -245,11 +311,11 @@ fn cargo_build(root: &Path, features: &[String]) -> Result<()> {
         // wasm-bindgen reads the `target_features` section to pick externref glue;
         // `strip = true` would drop it. wasm-bindgen and wasm-opt strip the rest.
         .env("CARGO_PROFILE_RELEASE_STRIP", "false");
-    for (_, krate) in FUNCTIONS {
+    for (_, krate) in functions {
         cmd.args(["--package", krate]);
     }
     if !features.is_empty() {
-        let qualified: Vec<String> = FUNCTIONS
+        let qualified: Vec<String> = functions
             .iter()
             .flat_map(|(_, krate)| features.iter().map(move |f| format!("{krate}/{f}")))
             .collect();
@@ -376,7 +442,7 @@ name = \"wasm-bindgen-cli-support\"
 version = \"0.2.130\"
 ";
 
-    fn check(lock: &str) -> Result<()> {
+    fn check(lock: &str) -> Result<String> {
         // Tests run in parallel: each call gets its own file.
         static NEXT_FILE: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
         let dir = std::env::temp_dir().join(format!("xtask-lock-{}", std::process::id()));
@@ -405,6 +471,47 @@ version = \"0.2.130\"
     fn two_runtime_versions_fail() {
         let lock = format!("{LOCK}\n[[package]]\nname = \"wasm-bindgen\"\nversion = \"0.2.100\"\n");
         assert!(check(&lock).is_err());
+    }
+
+    #[test]
+    fn functions_come_from_supabase_config_toml() -> Result<()> {
+        let functions = functions(&repo_root())?;
+        assert!(functions.contains(&("inventory-operations".into(), "inventory-ops".into())));
+        for (_, krate) in &functions {
+            assert!(repo_root()
+                .join("crates")
+                .join(krate)
+                .join("Cargo.toml")
+                .is_file());
+        }
+        Ok(())
+    }
+
+    #[test]
+    fn a_module_is_current_only_with_its_files_and_the_same_stamp() -> Result<()> {
+        let dir = std::env::temp_dir().join(format!("xtask-stamp-{}", std::process::id()));
+        let pkg = dir.join("pkg");
+        fs::create_dir_all(&pkg)?;
+        let input = dir.join("m.wasm");
+        fs::write(&input, b"\0asm one")?;
+        let stamp = build_stamp(&input, "0.2.130", "wasm-opt version 132")?;
+        for file in ["m_bg.wasm", "m.js", "m.d.ts"] {
+            fs::write(pkg.join(file), b"")?;
+        }
+        assert!(!is_current(&pkg, "m", &stamp), "no stamp yet");
+        fs::write(pkg.join(STAMP_FILE), &stamp)?;
+        assert!(is_current(&pkg, "m", &stamp));
+
+        fs::write(&input, b"\0asm two")?;
+        let changed = build_stamp(&input, "0.2.130", "wasm-opt version 132")?;
+        assert!(!is_current(&pkg, "m", &changed), "input changed");
+        let other_opt = build_stamp(&input, "0.2.130", "wasm-opt version 133")?;
+        assert_ne!(changed, other_opt, "wasm-opt version is part of the stamp");
+
+        fs::remove_file(pkg.join("m.js"))?;
+        assert!(!is_current(&pkg, "m", &stamp), "a file is missing");
+        fs::remove_dir_all(&dir)?;
+        Ok(())
     }
 
     #[test]

@@ -367,6 +367,32 @@ isOneToOne: false
       referencedColumns: ["id"]
     }
                   ]
+                },"shop_invitations": {
+                  Row: {
+                    "created_at": string,"expires_at": string,"id": string,"invited_by": string | null,"role": Database["public"]['Enums']["team_role"],"shop_id": string,"token": string
+                  }
+                  ComputedFields: never
+                  Insert: {
+                    "created_at"?: string,"expires_at"?: string,"id"?: string,"invited_by"?: string | null,"role"?: Database["public"]['Enums']["team_role"],"shop_id": string,"token"?: string
+                  }
+                  Update: {
+                    "created_at"?: string,"expires_at"?: string,"id"?: string,"invited_by"?: string | null,"role"?: Database["public"]['Enums']["team_role"],"shop_id"?: string,"token"?: string
+                  }
+                  Relationships: [
+                    {
+      foreignKeyName: "shop_invitations_invited_by_fkey"
+      columns: ["invited_by"]
+isOneToOne: false
+      referencedRelation: "profiles"
+      referencedColumns: ["id"]
+    },{
+      foreignKeyName: "shop_invitations_shop_id_fkey"
+      columns: ["shop_id"]
+isOneToOne: false
+      referencedRelation: "shops"
+      referencedColumns: ["id"]
+    }
+                  ]
                 },"shops": {
                   Row: {
                     "billing_interval": Database["public"]['Enums']["billing_interval"],"created_at": string,"currency": string,"default_low_stock_threshold": number,"id": string,"name": string,"owner_id": string,"slug": string,"subscription_amount": number,"subscription_canceled_at": string | null,"subscription_plan": Database["public"]['Enums']["subscription_plan"],"subscription_started_at": string | null,"subscription_status": Database["public"]['Enums']["subscription_status"],"timezone": string,"updated_at": string
@@ -523,11 +549,20 @@ isOneToOne: false
             [_ in never]: never
           }
           Functions: {
-            "cleanup_expired_snapshots":
+            "accept_invitation":
+{ Args: { "p_token": string }; Returns: Json
+                           },
+"cleanup_expired_snapshots":
 { Args: Record<PropertyKey, never>; Returns: Json
                            },
 "create_backup_snapshot":
 { Args: { "p_backup_type"?: string,"p_idempotency_key"?: string,"p_shop_id"?: string }; Returns: Json
+                           },
+"create_invitation":
+{ Args: { "p_role"?: Database["public"]['Enums']["team_role"],"p_shop_id": string,"p_valid_for"?: string }; Returns: Json
+                           },
+"delete_invitation":
+{ Args: { "p_invitation_id": string }; Returns: undefined
                            },
 "generate_daily_sales_metrics":
 { Args: { "p_date"?: string,"p_shop_id"?: string }; Returns: Json
@@ -555,6 +590,9 @@ isOneToOne: false
                            },
 "list_backups":
 { Args: { "p_limit"?: number,"p_shop_id"?: string }; Returns: Json
+                           },
+"lookup_invitation":
+{ Args: { "p_token": string }; Returns: Json
                            },
 "process_order_stock_changes":
 { Args: { "p_idempotency_key"?: string,"p_order_id": string }; Returns: Json

@@ -117,6 +117,14 @@ values
   ('aaaaaaaa-aaaa-4aaa-8aaa-aaaaaaaaaaaa', '22222222-2222-4222-8222-222222222222', 'staff', '11111111-1111-4111-8111-111111111111', now() - interval '170 days'),
   ('aaaaaaaa-aaaa-4aaa-8aaa-aaaaaaaaaaaa', '33333333-3333-4333-8333-333333333333', 'viewer', '11111111-1111-4111-8111-111111111111', now() - interval '110 days');
 
+-- Members join by accepting an invitation (accept_invitation); the rows above
+-- are what their accepted invitations left. One invitation is still pending,
+-- with a fixed token so the flow can be tried locally, e.g. as the owner of
+-- shop B: supabase.rpc('accept_invitation', { p_token: 'demo-invitation-to-shop-a' }).
+insert into public.shop_invitations (shop_id, role, token, invited_by, expires_at)
+values ('aaaaaaaa-aaaa-4aaa-8aaa-aaaaaaaaaaaa', 'viewer', 'demo-invitation-to-shop-a',
+        '11111111-1111-4111-8111-111111111111', now() + interval '30 days');
+
 -- ---------------------------------------------------------------------------
 -- Payment methods and forms
 -- ---------------------------------------------------------------------------
@@ -183,11 +191,8 @@ select md5('item-B-' || n)::uuid, 'bbbbbbbb-bbbb-4bbb-8bbb-bbbbbbbbbbbb',
        now() - (300 - n) * interval '1 day'
 from generate_series(1, 15) n;
 
--- The opening stock of every tracked item, as one restock entry.
-insert into public.stock_history (shop_id, item_id, change, previous_stock, new_stock, reason, note, created_by, created_at)
-select i.shop_id, i.id, i.stock, 0, i.stock, 'restock', 'opening stock', s.owner_id, now() - interval '95 days'
-from public.items i join public.shops s on s.id = i.shop_id
-where i.track_stock and i.stock > 0;
+-- The opening stock of every tracked item is in stock_history already: the
+-- items trigger records it as an 'initial' row dated the item's created_at.
 
 -- ---------------------------------------------------------------------------
 -- Conversations and messages

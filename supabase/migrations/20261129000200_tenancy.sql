@@ -10,8 +10,8 @@
 create table public.profiles (
   id uuid primary key references auth.users (id) on delete cascade,
   email text,
-  full_name text,
-  avatar_url text,
+  full_name text check (length(full_name) <= 200),
+  avatar_url text check (length(avatar_url) <= 2048),
   is_platform_admin boolean not null default false,
   created_at timestamptz not null default now(),
   updated_at timestamptz not null default now()
@@ -33,7 +33,7 @@ create table public.shops (
   name text not null check (length(btrim(name)) between 1 and 200),
   slug text not null unique check (slug ~ '^[a-z0-9]+(-[a-z0-9]+)*$' and length(slug) <= 80),
   currency char(3) not null default 'USD' check (currency ~ '^[A-Z]{3}$'),
-  timezone text not null default 'UTC',
+  timezone text not null default 'UTC' check (length(timezone) <= 64),
   default_low_stock_threshold integer not null default 5 check (default_low_stock_threshold >= 0),
   subscription_plan public.subscription_plan not null default 'free',
   subscription_status public.subscription_status not null default 'active',
@@ -257,6 +257,166 @@ create trigger team_members_protect_owner before update or delete on public.team
   for each row execute function private.protect_shop_owner_membership();
 
 -- ---------------------------------------------------------------------------
+-- shop_invitations: membership by invitation the invitee accepts as themselves
+-- ---------------------------------------------------------------------------
+
+-- An admin creates an invitation (a role and an unguessable token, valid 7
+-- days by default) and passes the token on; the invitee, signed in, accepts it
+-- and becomes a member as themselves. Nobody can add another user to a shop,
+-- so no user id is ever probed and no profile is exposed before the invitee
+-- agrees. Tokens are single-use.
+create table public.shop_invitations (
+  id uuid primary key default gen_random_uuid(),
+  shop_id uuid not null references public.shops (id) on delete cascade,
+  role public.team_role not null default 'staff' check (role < 'owner'),
+  -- two v4 uuids: 244 random bits from the server's strong random source
+  token text not null unique
+    default replace(gen_random_uuid()::text || gen_random_uuid()::text, '-', ''),
+  invited_by uuid default auth.uid() references public.profiles (id) on delete set null,
+  expires_at timestamptz not null default now() + interval '7 days',
+  created_at timestamptz not null default now()
+);
+alter table public.shop_invitations enable row level security;
+comment on table public.shop_invitations is
+  'Pending invitations to a shop: role, single-use token, expiry. Written only by create_invitation, accept_invitation and delete_invitation.';
+
+create index shop_invitations_shop_id_idx on public.shop_invitations (shop_id);
+create index shop_invitations_invited_by_idx on public.shop_invitations (invited_by);
+create index shop_invitations_expires_at_idx on public.shop_invitations (expires_at);
+
+create function public.create_invitation(
+  p_shop_id uuid,
+  p_role public.team_role default 'staff',
+  p_valid_for interval default interval '7 days'
+)
+returns jsonb
+language plpgsql
+volatile
+-- security definer: clients have no insert right on shop_invitations; the
+-- caller is checked by private.assert_shop_role first.
+security definer
+set search_path = ''
+as $$
+declare
+  v_invitation public.shop_invitations;
+begin
+  perform private.assert_shop_role(p_shop_id, 'admin', 'shop', p_shop_id);
+  if p_role is null or p_role = 'owner'
+     or (p_role = 'admin' and not (private.is_trusted_caller() or private.has_shop_role(p_shop_id, 'owner'))) then
+    perform private.raise_api_error(400, 'invalid_request',
+      '{"field": "role"}',
+      'role must be viewer, staff or (owners only) admin');
+  end if;
+  if p_valid_for is null or p_valid_for < interval '5 minutes' or p_valid_for > interval '30 days' then
+    perform private.raise_api_error(400, 'invalid_request',
+      '{"field": "valid_for"}',
+      'An invitation is valid between 5 minutes and 30 days');
+  end if;
+
+  insert into public.shop_invitations (shop_id, role, invited_by, expires_at)
+  values (p_shop_id, p_role, auth.uid(), now() + p_valid_for)
+  returning * into v_invitation;
+
+  return jsonb_build_object('id', v_invitation.id, 'shop_id', v_invitation.shop_id, 'role', v_invitation.role,
+                            'token', v_invitation.token, 'expires_at', v_invitation.expires_at);
+end;
+$$;
+comment on function public.create_invitation(uuid, public.team_role, interval) is
+  'Admins of the shop invite with role viewer or staff, owners also admin (owner never). Valid p_valid_for (5 minutes to 30 days, default 7 days). Non-members get PT404 not_found, members below admin PT403 forbidden, a bad role or validity PT400 invalid_request. Returns {id, shop_id, role, token, expires_at}; the token is what the invitee needs.';
+
+create function public.lookup_invitation(p_token text)
+returns jsonb
+language plpgsql
+stable
+-- security definer: the invitee is not a member yet, so RLS would hide both
+-- the invitation and the shop's name.
+security definer
+set search_path = ''
+as $$
+declare
+  v_found record;
+begin
+  if auth.uid() is null then
+    perform private.raise_api_error(401, 'unauthorized', '{}', 'Sign in to see an invitation');
+  end if;
+  select i.shop_id, s.name as shop_name, i.role, i.expires_at
+    into v_found
+    from public.shop_invitations i
+    join public.shops s on s.id = i.shop_id
+   where i.token = p_token and i.expires_at > now();
+  if not found then
+    perform private.raise_api_error(404, 'not_found', '{}', 'No valid invitation with this token');
+  end if;
+  return jsonb_build_object('shop_id', v_found.shop_id, 'shop_name', v_found.shop_name, 'role', v_found.role,
+                            'expires_at', v_found.expires_at,
+                            'already_member', private.is_shop_member(v_found.shop_id));
+end;
+$$;
+comment on function public.lookup_invitation(text) is
+  'For the signed-in invitee holding a token: {shop_id, shop_name, role, expires_at, already_member}. Unknown and expired tokens alike PT404 not_found; anon PT401 unauthorized.';
+
+create function public.accept_invitation(p_token text)
+returns jsonb
+language plpgsql
+volatile
+-- security definer: the invitee may not insert team_members rows; this is
+-- the one path that adds a member, and only the caller (auth.uid()).
+security definer
+set search_path = ''
+as $$
+declare
+  v_invitation public.shop_invitations;
+  v_role public.team_role;
+begin
+  if auth.uid() is null then
+    perform private.raise_api_error(401, 'unauthorized', '{}', 'Sign in to accept an invitation');
+  end if;
+  -- Deleted as it is read: a token is used once, even by concurrent accepts.
+  delete from public.shop_invitations i
+   where i.token = p_token and i.expires_at > now()
+  returning * into v_invitation;
+  if v_invitation.id is null then
+    perform private.raise_api_error(404, 'not_found', '{}', 'No valid invitation with this token');
+  end if;
+
+  -- An existing member keeps their role (an invitation never demotes).
+  insert into public.team_members (shop_id, user_id, role, invited_by)
+  values (v_invitation.shop_id, auth.uid(), v_invitation.role, v_invitation.invited_by)
+  on conflict (shop_id, user_id) do nothing;
+  select tm.role into v_role from public.team_members tm
+   where tm.shop_id = v_invitation.shop_id and tm.user_id = auth.uid();
+
+  return jsonb_build_object('shop_id', v_invitation.shop_id, 'role', v_role);
+end;
+$$;
+comment on function public.accept_invitation(text) is
+  'The signed-in caller (never anyone else) joins the invitation''s shop with its role and the token is used up. Already a member: the role is kept. Unknown, used and expired tokens alike PT404 not_found; anon PT401 unauthorized. Returns {shop_id, role}.';
+
+create function public.delete_invitation(p_invitation_id uuid)
+returns void
+language plpgsql
+volatile
+-- security definer: clients have no delete right on shop_invitations; the
+-- caller is checked against the invitation's shop.
+security definer
+set search_path = ''
+as $$
+declare
+  v_shop_id uuid;
+begin
+  select i.shop_id into v_shop_id from public.shop_invitations i where i.id = p_invitation_id;
+  if v_shop_id is null then
+    perform private.raise_api_error(404, 'not_found',
+      jsonb_build_object('invitation_id', p_invitation_id), 'No invitation with this id');
+  end if;
+  perform private.assert_shop_role(v_shop_id, 'admin', 'invitation', p_invitation_id);
+  delete from public.shop_invitations i where i.id = p_invitation_id;
+end;
+$$;
+comment on function public.delete_invitation(uuid) is
+  'Withdraws a pending invitation. Admins of its shop; others get PT404 not_found (PT403 forbidden for members below admin).';
+
+-- ---------------------------------------------------------------------------
 -- RLS policies
 -- ---------------------------------------------------------------------------
 
@@ -289,12 +449,8 @@ create policy shops_delete on public.shops for delete to authenticated
 -- team_members: admins manage non-owner members; owners manage everyone.
 create policy team_members_select on public.team_members for select to authenticated
   using ((select private.is_shop_member(shop_id)) or (select private.is_platform_admin()));
-create policy team_members_insert on public.team_members for insert to authenticated
-  with check (
-    invited_by = (select auth.uid())
-    and ((select private.has_shop_role(shop_id, 'owner'))
-         or (role < 'owner' and (select private.has_shop_role(shop_id, 'admin'))))
-  );
+-- No insert policy (and no insert grant): a membership is created only by the
+-- shop trigger (its owner) and by accept_invitation, as the invitee.
 create policy team_members_update on public.team_members for update to authenticated
   using (
     (select private.has_shop_role(shop_id, 'owner'))
@@ -310,6 +466,11 @@ create policy team_members_delete on public.team_members for delete to authentic
     or (role < 'owner' and (select private.has_shop_role(shop_id, 'admin')))
   );
 
+-- shop_invitations: admins of the shop see its pending invitations (to pass
+-- a token on again); writes only through the functions above.
+create policy shop_invitations_select on public.shop_invitations for select to authenticated
+  using ((select private.has_shop_role(shop_id, 'admin')));
+
 -- ---------------------------------------------------------------------------
 -- Grants. Inserts may carry the row's id: a client that retries a create with
 -- the same id gets a conflict instead of a duplicate.
@@ -318,7 +479,9 @@ create policy team_members_delete on public.team_members for delete to authentic
 -- service_role: operator-level work (RLS bypassed).
 grant select, insert, update, delete on public.profiles, public.shops, public.team_members to service_role;
 
-grant select on public.profiles to authenticated;
+-- Only what a UI shows of a teammate (name and avatar); emails stay out of
+-- reach of other users (a user's own is in their JWT and auth.getUser()).
+grant select (id, full_name, avatar_url) on public.profiles to authenticated;
 grant update (full_name, avatar_url) on public.profiles to authenticated;
 
 grant select, delete on public.shops to authenticated;
@@ -326,8 +489,10 @@ grant insert (id, owner_id, name, slug, currency, timezone, default_low_stock_th
 grant update (name, slug, currency, timezone, default_low_stock_threshold) on public.shops to authenticated;
 
 grant select, delete on public.team_members to authenticated;
-grant insert (id, shop_id, user_id, role, invited_by) on public.team_members to authenticated;
 grant update (role) on public.team_members to authenticated;
+
+grant select, delete on public.shop_invitations to service_role;
+grant select on public.shop_invitations to authenticated;
 
 -- The RLS helpers, to the roles whose policies call them.
 grant execute on function
@@ -401,6 +566,13 @@ $$;
 
 comment on function private.assert_platform_operator(text) is
   'Raises PT403 forbidden unless the caller is a trusted caller (service_role, pg_cron, the database owner) or a platform admin.';
+
+grant execute on function
+  public.create_invitation(uuid, public.team_role, interval),
+  public.lookup_invitation(text),
+  public.accept_invitation(text),
+  public.delete_invitation(uuid)
+  to authenticated, service_role;
 
 -- The invoker-rights readers of later migrations call these as the caller.
 grant execute on function

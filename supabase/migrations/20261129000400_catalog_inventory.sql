@@ -12,16 +12,16 @@ create table public.items (
   shop_id uuid not null references public.shops (id) on delete cascade,
   type public.item_type not null default 'product',
   name text not null check (length(btrim(name)) between 1 and 300),
-  description text,
+  description text check (length(description) <= 5000),
   sku text check (sku is null or length(btrim(sku)) between 1 and 100),
-  category text,
+  category text check (length(category) <= 100),
   price numeric(12, 2) not null default 0 check (price >= 0),
   cost numeric(12, 2) check (cost >= 0),
   track_stock boolean not null default true,
   stock integer check (stock >= 0),
   low_stock_threshold integer check (low_stock_threshold >= 0),
   is_active boolean not null default true,
-  image_url text,
+  image_url text check (length(image_url) <= 2048),
   created_at timestamptz not null default now(),
   updated_at timestamptz not null default now(),
   -- stock is a number exactly when it is tracked
@@ -40,26 +40,6 @@ create index items_shop_id_active_idx on public.items (shop_id, is_active) where
 create trigger items_set_updated_at before update on public.items
   for each row execute function private.set_updated_at();
 
-create function private.sync_item_stock_tracking()
-returns trigger
-language plpgsql
-set search_path = ''
-as $$
-begin
-  if not new.track_stock then
-    new.stock := null;
-  elsif new.stock is null then
-    new.stock := 0;
-  end if;
-  return new;
-end;
-$$;
-comment on function private.sync_item_stock_tracking() is
-  'Trigger: turning stock tracking on starts at 0, turning it off clears stock, so the tracked/stock check always holds.';
-
-create trigger items_sync_stock_tracking before insert or update of track_stock on public.items
-  for each row execute function private.sync_item_stock_tracking();
-
 -- ---------------------------------------------------------------------------
 -- stock_history (append-only)
 -- ---------------------------------------------------------------------------
@@ -74,10 +54,10 @@ create table public.stock_history (
   -- text, not an enum: functions take the reason as a text argument and this
   -- check rejects unknown values with a constraint error naming the column.
   reason text not null check (
-    reason in ('restock', 'sale', 'order_cancelled', 'return', 'damage', 'correction', 'manual')
+    reason in ('restock', 'sale', 'order_cancelled', 'return', 'damage', 'correction', 'manual', 'initial')
   ),
   reference_id uuid,
-  note text,
+  note text check (length(note) <= 500),
   created_by uuid default auth.uid() references public.profiles (id) on delete set null,
   created_at timestamptz not null default now(),
   constraint stock_history_arithmetic_check check (new_stock = previous_stock + change),
@@ -160,6 +140,102 @@ end;
 $$;
 comment on function private.purge_stock_history(interval) is
   'Retention: deletes stock_history rows older than p_older_than (at least 30 days); returns how many. Trusted callers only (pg_cron).';
+
+-- ---------------------------------------------------------------------------
+-- stock never changes without a history row
+-- ---------------------------------------------------------------------------
+
+-- Transactions inside a stock function (update_stock, the order functions):
+-- a row here exists only while one of them runs, in its own transaction, as
+-- private.stock_history_purges does for the purge. Any other change of
+-- items.stock, by any role, is refused by the trigger below.
+create table private.stock_writers (
+  transaction_id xid8 primary key default pg_current_xact_id(),
+  started_at timestamptz not null default now()
+);
+
+create function private.begin_stock_write()
+returns void
+language sql
+volatile
+set search_path = ''
+as $$
+  insert into private.stock_writers default values on conflict do nothing;
+$$;
+comment on function private.begin_stock_write() is
+  'Marks the current transaction as a stock function''s: items.stock may change until private.end_stock_write(). Called only by the stock functions, which write the stock_history row of each change.';
+
+create function private.end_stock_write()
+returns void
+language sql
+volatile
+set search_path = ''
+as $$
+  delete from private.stock_writers where transaction_id = pg_current_xact_id();
+$$;
+comment on function private.end_stock_write() is
+  'Ends the mark of private.begin_stock_write(): later stock changes in the transaction are refused again.';
+
+create function private.guard_item_stock()
+returns trigger
+language plpgsql
+security definer
+set search_path = ''
+as $$
+begin
+  -- security definer: reads private.stock_writers whatever the caller's role.
+  if not new.track_stock then
+    -- Untracked: no stock number. Turning tracking off records the count
+    -- leaving (private.record_item_stock_change).
+    new.stock := null;
+  elsif tg_op = 'INSERT' or not old.track_stock then
+    -- Opening stock (a new item, or tracking turned on): 0 unless given,
+    -- recorded as an 'initial' history row.
+    new.stock := coalesce(new.stock, 0);
+  elsif new.stock is distinct from old.stock
+        and not exists (select 1 from private.stock_writers w
+                         where w.transaction_id = pg_current_xact_id()) then
+    perform private.raise_api_error(409, 'conflict',
+      jsonb_build_object('table', 'items', 'column', 'stock', 'item_id', new.id),
+      'Stock changes only through update_stock or the order functions, which record stock_history');
+  end if;
+  return new;
+end;
+$$;
+comment on function private.guard_item_stock() is
+  'Trigger: an untracked item has no stock, tracking starts at the given stock or 0, and a tracked item''s stock changes only inside a stock function (PT409 conflict otherwise, whatever the role, service_role and the database owner included).';
+
+create trigger items_guard_stock before insert or update of track_stock, stock on public.items
+  for each row execute function private.guard_item_stock();
+
+create function private.record_item_stock_change()
+returns trigger
+language plpgsql
+security definer
+set search_path = ''
+as $$
+begin
+  -- security definer: writes stock_history, which no client role may insert.
+  if new.track_stock and new.stock > 0 and (tg_op = 'INSERT' or not old.track_stock) then
+    insert into public.stock_history
+      (shop_id, item_id, change, previous_stock, new_stock, reason, created_by, created_at)
+    values
+      (new.shop_id, new.id, new.stock, 0, new.stock, 'initial', auth.uid(),
+       case when tg_op = 'INSERT' then new.created_at else now() end);
+  elsif tg_op = 'UPDATE' and old.track_stock and not new.track_stock and old.stock > 0 then
+    insert into public.stock_history
+      (shop_id, item_id, change, previous_stock, new_stock, reason, note, created_by)
+    values
+      (new.shop_id, new.id, -old.stock, old.stock, 0, 'correction', 'stock tracking turned off', auth.uid());
+  end if;
+  return null;
+end;
+$$;
+comment on function private.record_item_stock_change() is
+  'Trigger: the opening stock of an item (at creation, dated created_at, or when tracking is turned on) is an ''initial'' history row; turning tracking off records the stock leaving as a ''correction'' row to 0.';
+
+create trigger items_record_stock_change after insert or update of track_stock on public.items
+  for each row execute function private.record_item_stock_change();
 
 -- ---------------------------------------------------------------------------
 -- RLS policies
@@ -256,6 +332,13 @@ begin
       '{"field": "reason"}',
       'reason must be one of restock, sale, order_cancelled, return, damage, correction, manual');
   end if;
+  -- The same limit the inventory function checks: the direct RPC path must not
+  -- store more in the append-only history than the edge would.
+  if length(p_note) > 500 then
+    perform private.raise_api_error(400, 'invalid_request',
+      '{"field": "note"}',
+      'note must be at most 500 characters');
+  end if;
 
   select i.id, i.shop_id, i.name, i.track_stock
     into v_item
@@ -268,6 +351,16 @@ begin
   end if;
 
   perform private.assert_shop_role(v_item.shop_id, 'staff', 'item', p_item_id);
+
+  -- The reference is an order of the item's own shop: history must never
+  -- point into another shop. Unknown and foreign ids get the same answer.
+  if p_reference_id is not null
+     and not exists (select 1 from public.form_submissions o
+                      where o.id = p_reference_id and o.shop_id = v_item.shop_id) then
+    perform private.raise_api_error(400, 'invalid_request',
+      '{"field": "reference_id"}',
+      'reference_id must be an order of the item''s shop');
+  end if;
 
   v_request_hash := private.request_hash(jsonb_build_object(
     'item_id', p_item_id, 'change', p_change, 'set_to', p_set_to, 'reason', p_reason,
@@ -314,6 +407,7 @@ begin
     v_response := jsonb_build_object('item_id', p_item_id, 'previous_stock', v_previous_stock,
                                      'new_stock', v_previous_stock, 'history_id', null);
   else
+    perform private.begin_stock_write();
     update public.items i
        set stock = i.stock + v_change
      where i.id = p_item_id
@@ -326,6 +420,7 @@ begin
           'requested', -(v_change::bigint)),
         format('Item %L has %s in stock, %s requested', v_item.name, v_previous_stock, -(v_change::bigint)));
     end if;
+    perform private.end_stock_write();
 
     insert into public.stock_history
       (shop_id, item_id, change, previous_stock, new_stock, reason, reference_id, note, created_by)
@@ -344,7 +439,7 @@ end;
 $$;
 
 comment on function public.update_stock(uuid, integer, text, text, uuid, text, integer, integer) is
-  'Changes one tracked item''s stock by p_change (non-zero) or to p_set_to (>= 0), atomically: stock never goes negative (PT409 insufficient_stock {item_id, available, requested}); with p_expected_stock it is a compare-and-swap (PT409 stale_stock {current_stock} when the stock moved); a change that would take the stock past 2147483647 is PT400 invalid_request. Writes exactly one stock_history row per change (none when p_set_to equals the stock: history_id null). Staff or above; non-members get PT404 not_found. Replay-safe with p_idempotency_key. Returns {item_id, previous_stock, new_stock, history_id}.';
+  'Changes one tracked item''s stock by p_change (non-zero) or to p_set_to (>= 0), atomically: stock never goes negative (PT409 insufficient_stock {item_id, available, requested}); with p_expected_stock it is a compare-and-swap (PT409 stale_stock {current_stock} when the stock moved); a change that would take the stock past 2147483647, a note over 500 characters or a p_reference_id that is not an order of the item''s shop is PT400 invalid_request. Writes exactly one stock_history row per change (none when p_set_to equals the stock: history_id null). Staff or above; non-members get PT404 not_found. Replay-safe with p_idempotency_key. Returns {item_id, previous_stock, new_stock, history_id}.';
 
 create function public.get_low_stock_items(
   p_shop_id uuid,

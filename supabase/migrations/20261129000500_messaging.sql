@@ -9,9 +9,9 @@ create table public.conversations (
   id uuid primary key default gen_random_uuid(),
   shop_id uuid not null references public.shops (id) on delete cascade,
   platform public.social_platform not null,
-  external_id text,
-  customer_name text,
-  customer_ref text,
+  external_id text check (length(external_id) <= 255),
+  customer_name text check (length(customer_name) <= 200),
+  customer_ref text check (length(customer_ref) <= 255),
   status public.conversation_status not null default 'open',
   ai_enabled boolean not null default true,
   assigned_to uuid references public.profiles (id) on delete set null,
@@ -85,7 +85,8 @@ create trigger messages_touch_conversation after insert on public.messages
 create table public.keyword_replies (
   id uuid primary key default gen_random_uuid(),
   shop_id uuid not null references public.shops (id) on delete cascade,
-  keywords text[] not null check (cardinality(keywords) between 1 and 50),
+  -- at most 50 keywords, about 100 characters each
+  keywords text[] not null check (cardinality(keywords) between 1 and 50 and octet_length(keywords::text) <= 5000),
   match_type public.keyword_match_type not null default 'contains',
   reply text not null check (length(reply) between 1 and 5000),
   priority integer not null default 0,
@@ -106,7 +107,7 @@ create table public.saved_replies (
   shop_id uuid not null references public.shops (id) on delete cascade,
   title text not null check (length(btrim(title)) between 1 and 200),
   content text not null check (length(content) between 1 and 5000),
-  shortcut text,
+  shortcut text check (length(shortcut) <= 50),
   created_at timestamptz not null default now(),
   updated_at timestamptz not null default now(),
   constraint saved_replies_shop_id_shortcut_key unique (shop_id, shortcut)

@@ -20,8 +20,10 @@ create table public.forms (
   shop_id uuid not null references public.shops (id) on delete cascade,
   name text not null check (length(btrim(name)) between 1 and 200),
   slug text not null check (slug ~ '^[a-z0-9]+(-[a-z0-9]+)*$' and length(slug) <= 80),
-  description text,
-  fields jsonb not null default '[]'::jsonb check (jsonb_typeof(fields) = 'array'),
+  description text check (length(description) <= 2000),
+  -- at most 100 fields and 64 KiB of JSON text
+  fields jsonb not null default '[]'::jsonb check (
+    jsonb_typeof(fields) = 'array' and jsonb_array_length(fields) <= 100 and octet_length(fields::text) <= 65536),
   is_active boolean not null default true,
   created_at timestamptz not null default now(),
   updated_at timestamptz not null default now(),
@@ -42,10 +44,10 @@ create table public.payment_methods (
   id uuid primary key default gen_random_uuid(),
   shop_id uuid not null references public.shops (id) on delete cascade,
   type public.payment_method_type not null,
-  provider text,
-  account_name text,
-  account_number text,
-  instructions text,
+  provider text check (length(provider) <= 100),
+  account_name text check (length(account_name) <= 200),
+  account_number text check (length(account_number) <= 100),
+  instructions text check (length(instructions) <= 2000),
   is_active boolean not null default true,
   created_at timestamptz not null default now(),
   updated_at timestamptz not null default now(),
@@ -68,11 +70,14 @@ create table public.form_submissions (
   shop_id uuid not null references public.shops (id) on delete cascade,
   form_id uuid,
   order_number integer not null check (order_number > 0),
-  customer_name text,
-  customer_phone text,
-  customer_address text,
-  customer_ref text,
-  line_items jsonb not null default '[]'::jsonb check (jsonb_typeof(line_items) = 'array'),
+  customer_name text check (length(customer_name) <= 200),
+  customer_phone text check (length(customer_phone) <= 50),
+  customer_address text check (length(customer_address) <= 1000),
+  customer_ref text check (length(customer_ref) <= 255),
+  -- at most 500 lines and 64 KiB of JSON text
+  line_items jsonb not null default '[]'::jsonb check (
+    jsonb_typeof(line_items) = 'array' and jsonb_array_length(line_items) <= 500
+    and octet_length(line_items::text) <= 65536),
   subtotal numeric(12, 2) not null default 0 check (subtotal >= 0),
   discount numeric(12, 2) not null default 0 check (discount >= 0),
   shipping_fee numeric(12, 2) not null default 0 check (shipping_fee >= 0),
@@ -82,7 +87,7 @@ create table public.form_submissions (
   payment_method_id uuid,
   channel public.order_channel not null default 'form',
   conversation_id uuid,
-  notes text,
+  notes text check (length(notes) <= 2000),
   stock_deducted_at timestamptz,
   stock_restored_at timestamptz,
   submitted_at timestamptz not null default now(),
@@ -401,6 +406,8 @@ begin
     join public.items i on i.id = d.item_id and i.shop_id = v_order.shop_id
    where i.track_stock;
 
+  -- The one statement allowed to move stock here (guarded by items_guard_stock).
+  perform private.begin_stock_write();
   with deducted as (
     update public.items i
        set stock = i.stock - d.quantity
@@ -420,6 +427,7 @@ begin
          '[]'::jsonb)
     into v_items
     from deducted x;
+  perform private.end_stock_write();
 
   -- Cannot fail while the locks above are held; it is here so that an edit
   -- that loses the lock fails loudly instead of half-deducting an order.
@@ -526,6 +534,8 @@ begin
         v_overflow.name, v_overflow.stock, v_overflow.quantity));
   end if;
 
+  -- The one statement allowed to move stock here (guarded by items_guard_stock).
+  perform private.begin_stock_write();
   with taken as (
     select h.item_id, (-sum(h.change))::integer as quantity
       from public.stock_history h
@@ -549,6 +559,7 @@ begin
          '[]'::jsonb)
     into v_items
     from restored r;
+  perform private.end_stock_write();
 
   update public.form_submissions o
      set stock_restored_at = now()

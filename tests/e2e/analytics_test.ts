@@ -27,8 +27,10 @@ function call(caller: Caller, body: unknown): Promise<FnAnswer> {
 
 // ---------------------------------------------------------------- the shop
 
-// Shop default low-stock threshold: 5.
-const tee = await createItem(world, { name: "Tee", category: "tees", price: 30, cost: 10, stock: 18 });
+// Shop default low-stock threshold: 5. Created before every period the tests
+// report on, so their opening stock ('initial' history rows) predates them.
+const createdAt = "2026-01-01T00:00:00Z";
+const tee = await createItem(world, { name: "Tee", category: "tees", price: 30, cost: 10, stock: 18, createdAt });
 const mug = await createItem(world, {
   name: "Mug",
   category: "mugs",
@@ -36,9 +38,10 @@ const mug = await createItem(world, {
   cost: 5,
   stock: 8,
   lowStockThreshold: 10,
+  createdAt,
 });
-const sticker = await createItem(world, { name: "Sticker", category: "stickers", price: 4, cost: 1, stock: 0 });
-const pin = await createItem(world, { name: "Pin", category: "pins", price: 2, cost: 0.5, stock: 9 });
+const sticker = await createItem(world, { name: "Sticker", category: "stickers", price: 4, cost: 1, stock: 0, createdAt });
+const pin = await createItem(world, { name: "Pin", category: "pins", price: 2, cost: 0.5, stock: 9, createdAt });
 const service = await createItem(world, { name: "Gift wrap", category: "services", price: 3, stock: null });
 await createItem(world, { name: "Retired", stock: 0, isActive: false });
 

@@ -109,7 +109,7 @@ test("a snapshot whose data or checksum was tampered with is refused and changes
     const item = await createItem(world, { stock: 5 });
     const created = await admin(world, { action: "create_backup", shop_id: world.shopId });
     const snapshot = created.body.data.snapshots[0];
-    await world.sql`update public.items set stock = 1 where id = ${item.id}`;
+    await world.sql`select public.update_stock(${item.id}, p_set_to => 1, p_reason => 'correction')`;
 
     const tamperings: [string, (id: string) => Promise<unknown>][] = [
       ["data", (id) =>

@@ -8,8 +8,8 @@
 // code is stable, and the whole database is fingerprinted before and after.
 // The parser itself is also fuzzed natively: crates/edge-core/tests/payload_proptest.rs.
 
-import { assert, connectDb, type FunctionName, test } from "../e2e/helpers.ts";
-import { createItem, createOrder, createWorld, destroyWorld } from "../e2e/fixtures.ts";
+import { assert, clientFor, connectDb, type FunctionName, test } from "../e2e/helpers.ts";
+import { createItem, createOrder, createWorld, destroyWorld, historyOf, stockOf } from "../e2e/fixtures.ts";
 import { assertErrorEnvelope, callFunction, databaseFingerprint, recordFigures, withConcurrency } from "./support.ts";
 
 interface Case {
@@ -445,7 +445,7 @@ test("a corpus of malformed requests: always a 4xx JSON error with its stable co
       order_id: fullOrder,
     });
     assert.equal(sold.status, 200, sold.text);
-    await world.sql`update public.items set stock = 2147483647 where id = ${full.id}`;
+    await world.sql`select public.update_stock(${full.id}, p_set_to => 2147483647, p_reason => 'restock')`;
     await world.sql`update public.form_submissions set status = 'cancelled' where id = ${fullOrder}`;
     const cases = corpus({ item: item.id, order, shop: world.shopId, snapshot, fullOrder });
     assert.ok(cases.length >= 300, `the corpus has ${cases.length} cases`);
@@ -491,6 +491,44 @@ test("a corpus of malformed requests: always a 4xx JSON error with its stable co
       wall_ms: Math.round(wallMs),
       database_unchanged: true,
     });
+  } finally {
+    await destroyWorld(world);
+  }
+});
+
+// The PostgREST path skips the inventory function: POST /rest/v1/rpc/update_stock
+// with a staff JWT. The SQL itself refuses what the edge would (a note over 500
+// characters, a reference to an order that is not the item's shop's) and writes
+// nothing to the append-only history.
+test("direct RPC update_stock: the database enforces the edge's limits itself", async () => {
+  const world = await createWorld(connectDb());
+  try {
+    const item = await createItem(world, { stock: 5 });
+    const ownOrder = await createOrder(world, [{ item_id: item.id, quantity: 1 }]);
+    const [{ id: foreignOrder }] = await world.sql<{ id: string }[]>`
+      insert into public.form_submissions (shop_id) values (${world.otherShopId}) returning id`;
+    const staff = clientFor(world.staff.jwt);
+    const historyBefore = await historyOf(world, item.id);
+    const refused: [string, Record<string, unknown>, string][] = [
+      ["a 1 MB note", { p_note: "x".repeat(1024 * 1024) }, "note"],
+      ["a 501-character note", { p_note: "é".repeat(501) }, "note"],
+      ["another shop's order as reference", { p_reference_id: foreignOrder }, "reference_id"],
+      ["an unknown reference", { p_reference_id: crypto.randomUUID() }, "reference_id"],
+    ];
+    for (const [name, args, field] of refused) {
+      const answer = await staff.rpc("update_stock", { p_item_id: item.id, p_change: 1, p_reason: "restock", ...args });
+      assert.equal(answer.status, 400, `${name}: ${JSON.stringify(answer.error)}`);
+      assert.equal(answer.error?.message, "invalid_request", `${name}: ${JSON.stringify(answer.error)}`);
+      assert.deepEqual(JSON.parse(answer.error?.details ?? "null"), { field }, name);
+    }
+    assert.equal(await stockOf(world, item.id), 5, "no refused call moved the stock");
+    assert.deepEqual(await historyOf(world, item.id), historyBefore, "no refused call wrote history");
+
+    const accepted = await staff.rpc("update_stock", {
+      p_item_id: item.id, p_change: -1, p_reason: "sale", p_reference_id: ownOrder, p_note: "é".repeat(500),
+    });
+    assert.equal(accepted.error, null, JSON.stringify(accepted.error));
+    assert.equal(accepted.data.new_stock, 4);
   } finally {
     await destroyWorld(world);
   }

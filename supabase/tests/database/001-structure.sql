@@ -5,13 +5,13 @@
 begin;
 select plan(25);
 
--- The 22 tables of the data model.
+-- The 23 tables of the data model.
 select tables_are('public', array[
   'profiles', 'shops', 'team_members', 'items', 'stock_history', 'forms', 'form_submissions',
   'payment_methods', 'conversations', 'messages', 'keyword_replies', 'saved_replies',
   'daily_sales_metrics', 'product_analytics', 'platform_metrics', 'backup_logs',
   'recovery_snapshots', 'sync_status', 'social_integrations', 'data_extensions',
-  'subscription_events', 'idempotency_keys'
+  'subscription_events', 'idempotency_keys', 'shop_invitations'
 ], 'public holds exactly the tables of the data model');
 
 select is(

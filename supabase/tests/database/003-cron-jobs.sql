@@ -66,10 +66,11 @@ select ok(private.is_trusted_caller(), 'a job session (postgres, no claims) is a
 insert into auth.users (id, email) values ('e0000000-0000-4000-8000-000000000001', 'cron@jobs.test');
 insert into public.shops (id, owner_id, name, slug)
 values ('e1000000-0000-4000-8000-000000000001', 'e0000000-0000-4000-8000-000000000001', 'Cron shop', 'cron-shop');
-insert into public.items (id, shop_id, name, stock)
-values ('e2000000-0000-4000-8000-000000000001', 'e1000000-0000-4000-8000-000000000001', 'Cron item', 5);
+-- Created 400 days ago: its opening stock is an 'initial' history row of that date.
+insert into public.items (id, shop_id, name, stock, created_at)
+values ('e2000000-0000-4000-8000-000000000001', 'e1000000-0000-4000-8000-000000000001', 'Cron item', 5,
+        now() - interval '400 days');
 insert into public.stock_history (shop_id, item_id, change, previous_stock, new_stock, reason, created_at) values
-  ('e1000000-0000-4000-8000-000000000001', 'e2000000-0000-4000-8000-000000000001', 5, 0, 5, 'restock', now() - interval '400 days'),
   ('e1000000-0000-4000-8000-000000000001', 'e2000000-0000-4000-8000-000000000001', 1, 5, 6, 'restock', now() - interval '364 days');
 insert into public.idempotency_keys (shop_id, key, action, request_hash, created_at) values
   ('e1000000-0000-4000-8000-000000000001', 'old', 'update_stock', 'h', now() - interval '25 hours'),

@@ -42,8 +42,10 @@ create function pg_temp.stocks() returns jsonb language sql security definer as 
   select jsonb_object_agg(name, stock) from public.items
    where id in ('00000000-0000-4000-a000-000000003001', '00000000-0000-4000-a000-000000003002',
                 '00000000-0000-4000-a000-000000003101') $$;
+-- Movements after the opening stock ('initial' rows, see 016).
 create function pg_temp.history_count() returns bigint language sql security definer as $$
-  select count(*) from public.stock_history where shop_id = '00000000-0000-4000-a000-000000002001' $$;
+  select count(*) from public.stock_history
+   where shop_id = '00000000-0000-4000-a000-000000002001' and reason <> 'initial' $$;
 create function pg_temp.deducted_at(p_order uuid) returns timestamptz language sql security definer as $$
   select stock_deducted_at from public.form_submissions where id = p_order $$;
 

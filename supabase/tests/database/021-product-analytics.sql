@@ -7,12 +7,13 @@ select plan(9);
 
 -- Shop A (owner, staff, viewer) and shop B (outsider): supabase/tests/helpers.sql.
 select tests.create_two_shops();
-insert into public.items (id, shop_id, name, price, cost, track_stock, stock, is_active) values
-  ('00000000-0000-4000-a000-000000003001', '00000000-0000-4000-a000-000000002001', 'Blue mug', 10, 4, true, 10, true),
-  ('00000000-0000-4000-a000-000000003002', '00000000-0000-4000-a000-000000002001', 'T-shirt', 15, 8, true, 3, true),
-  ('00000000-0000-4000-a000-000000003003', '00000000-0000-4000-a000-000000002001', 'Gift wrap', 5, 0, false, null, true),
-  ('00000000-0000-4000-a000-000000003004', '00000000-0000-4000-a000-000000002001', 'Cap', 9, 3, true, 0, true),
-  ('00000000-0000-4000-a000-000000003005', '00000000-0000-4000-a000-000000002001', 'Retired', 9, 3, true, 0, false);
+-- Created before the period: their opening stock ('initial' history rows) predates it.
+insert into public.items (id, shop_id, name, price, cost, track_stock, stock, is_active, created_at) values
+  ('00000000-0000-4000-a000-000000003001', '00000000-0000-4000-a000-000000002001', 'Blue mug', 10, 4, true, 10, true, '2025-12-01Z'),
+  ('00000000-0000-4000-a000-000000003002', '00000000-0000-4000-a000-000000002001', 'T-shirt', 15, 8, true, 3, true, '2025-12-01Z'),
+  ('00000000-0000-4000-a000-000000003003', '00000000-0000-4000-a000-000000002001', 'Gift wrap', 5, 0, false, null, true, '2025-12-01Z'),
+  ('00000000-0000-4000-a000-000000003004', '00000000-0000-4000-a000-000000002001', 'Cap', 9, 3, true, 0, true, '2025-12-01Z'),
+  ('00000000-0000-4000-a000-000000003005', '00000000-0000-4000-a000-000000002001', 'Retired', 9, 3, true, 0, false, '2025-12-01Z');
 
 insert into public.form_submissions (shop_id, status, submitted_at, line_items) values
   ('00000000-0000-4000-a000-000000002001', 'completed', '2026-01-02 10:00Z',

@@ -15,7 +15,9 @@ select set_eq(
             or exists (select 1 from pg_attribute a
                         where a.attrelid = c.oid and a.attname = 'shop_id' and not a.attisdropped))
     except
-    select unnest(array['subscription_events', 'idempotency_keys', 'backup_logs', 'recovery_snapshots'])$$,
+    -- shop_invitations: pending, single-use secrets, not shop data to bring back
+    select unnest(array['subscription_events', 'idempotency_keys', 'backup_logs', 'recovery_snapshots',
+                        'shop_invitations'])$$,
   $$select table_name from private.backup_tables()$$,
   'snapshots hold exactly the shop-scoped tables not excluded on purpose');
 

@@ -56,7 +56,8 @@ insert into public.data_extensions (shop_id, kind, amount, status, starts_at) va
   ('00000000-0000-4000-a000-000000041101', 'extra-storage', 15, 'active', '2025-01-01 00:00+00');
 
 -- Real stock movements, by the owner: the confirmed order deducts 2 mugs,
--- a restock adds 3 tees (three stock_history rows).
+-- a restock adds 3 tees (with the opening stocks of mug and tee, four
+-- stock_history rows).
 select tests.authenticate_as('00000000-0000-4000-a000-000000041001');
 select public.process_order_stock_changes('00000000-0000-4000-a000-000000041601') is not null as processed \gset
 select public.update_stock('00000000-0000-4000-a000-000000041202', p_change => 3, p_reason => 'restock') is not null as restocked \gset
@@ -87,7 +88,7 @@ select r -> 'snapshots' -> 0 ->> 'id' as snapshot_id, r -> 'snapshots' -> 0 ->> 
 select is(
   (select r -> 'snapshots' -> 0 -> 'row_counts' from backup),
   '{"shops": 1, "team_members": 2, "payment_methods": 1, "forms": 1, "items": 3, "conversations": 1,
-    "form_submissions": 2, "messages": 2, "stock_history": 2, "keyword_replies": 1, "saved_replies": 1,
+    "form_submissions": 2, "messages": 2, "stock_history": 4, "keyword_replies": 1, "saved_replies": 1,
     "daily_sales_metrics": 1, "product_analytics": 0, "sync_status": 1, "social_integrations": 1,
     "data_extensions": 1}'::jsonb,
   'the snapshot counts every row of the shop, table by table');
@@ -146,7 +147,7 @@ select results_eq(
 select is(
   (select array_agg(h.change order by h.id) from public.stock_history h
     where h.shop_id = '00000000-0000-4000-a000-000000041101'),
-  array[-2, 3],
+  array[10, 5, -2, 3],
   'stock history is the snapshotted history: the later damage row is gone despite the append-only guard');
 select is(
   (select count(*)::integer from public.messages where conversation_id = '00000000-0000-4000-a000-000000041501'),

@@ -13,7 +13,7 @@ insert into public.shops (id, owner_id, name, slug) values
 insert into public.items (id, shop_id, name, sku, price, stock) values
   ('00000000-0000-4000-a000-000000042201', '00000000-0000-4000-a000-000000042101', 'Kept', 'K', 10, 5),
   ('00000000-0000-4000-a000-000000042202', '00000000-0000-4000-a000-000000042101', 'Edited', 'E', 10, 5),
-  ('00000000-0000-4000-a000-000000042203', '00000000-0000-4000-a000-000000042101', 'Deleted', 'D', 10, 5);
+  ('00000000-0000-4000-a000-000000042203', '00000000-0000-4000-a000-000000042101', 'Deleted', 'D', 10, 0);  -- no stock, no history: deletable
 insert into public.form_submissions (id, shop_id, customer_name, total, status) values
   ('00000000-0000-4000-a000-000000042301', '00000000-0000-4000-a000-000000042101', 'Ana', 10, 'completed'),
   ('00000000-0000-4000-a000-000000042302', '00000000-0000-4000-a000-000000042101', 'Ben', 12, 'pending');
@@ -37,13 +37,15 @@ select tests.authenticate_as('00000000-0000-4000-a000-0000000420ad');
 select public.create_backup_snapshot('00000000-0000-4000-a000-000000042101') -> 'snapshots' -> 0 ->> 'id' as snapshot_id \gset
 select checksum as snapshot_checksum from public.recovery_snapshots where id = :'snapshot_id' \gset
 
--- The owner edits one item, deletes one, adds one, deletes an order.
+-- The owner edits one item, deletes one, adds one (with opening stock), deletes an order.
 select tests.authenticate_as('00000000-0000-4000-a000-000000042001');
 update public.items set price = 11 where id = '00000000-0000-4000-a000-000000042202';
 delete from public.items where id = '00000000-0000-4000-a000-000000042203';
 insert into public.items (shop_id, name, price, stock) values ('00000000-0000-4000-a000-000000042101', 'Added', 3, 1);
 delete from public.form_submissions where id = '00000000-0000-4000-a000-000000042302';
 select id as added_item_id from public.items where name = 'Added' \gset
+-- its opening stock is a history row the restore would delete with it
+select id as added_history_id from public.stock_history where item_id = :'added_item_id' \gset
 
 select tests.clear_authentication();
 select pg_temp.shop_checksum('00000000-0000-4000-a000-000000042101') as edited_checksum \gset
@@ -61,6 +63,8 @@ select is(
       'insert', jsonb_build_array('00000000-0000-4000-a000-000000042203'),
       'update', jsonb_build_array('00000000-0000-4000-a000-000000042202'),
       'delete', jsonb_build_array(:'added_item_id'::text)),
+    'stock_history', jsonb_build_object(
+      'delete', jsonb_build_array(:'added_history_id'::bigint)),
     'form_submissions', jsonb_build_object(
       'insert', jsonb_build_array('00000000-0000-4000-a000-000000042302'))),
   'the dry run lists, by primary key, exactly the rows to re-insert, to put back and to delete');

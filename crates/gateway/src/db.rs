@@ -109,9 +109,17 @@ fn params(statement: &Statement) -> Vec<TextParam> {
 
 /// Distinct statement texts prepared on one connection before its cache is emptied.
 /// Texts vary with a request's shape (filters, select lists, argument names), not
-/// with its values, so a few hundred cover an application; the limit bounds what a
-/// client inventing shapes can make a connection hold.
-const STATEMENT_CACHE_LIMIT: usize = 512;
+/// with its values (an `in` list is one array parameter), so a hundred cover an
+/// application; the limit bounds what a client inventing shapes can make a
+/// connection hold.
+const STATEMENT_CACHE_LIMIT: usize = 128;
+
+/// Longer texts are prepared for their one use and closed after it, never cached.
+/// With `STATEMENT_CACHE_LIMIT` this bounds a connection's cached text to 256 KiB,
+/// and so the backend memory its prepared statements hold: a statement's parse
+/// and plan trees take about 70 times its text (~200 KB for 3 KB measured in
+/// pg_backend_memory_contexts), so ~18 MB per connection at worst.
+const CACHED_STATEMENT_MAX_BYTES: usize = 2 * 1024;
 
 /// The connection's prepared statement for `sql`, prepared on first use. Like
 /// PostgREST's prepared statements, this spares Postgres parsing and planning the
@@ -122,12 +130,15 @@ async fn prepare(
     sql: &str,
     param_count: usize,
 ) -> Result<tokio_postgres::Statement, tokio_postgres::Error> {
+    let types = vec![Type::UNKNOWN; param_count];
+    if sql.len() > CACHED_STATEMENT_MAX_BYTES {
+        // Closed on the server when the returned statement is dropped.
+        return client.prepare_typed(sql, &types).await;
+    }
     if client.statement_cache.size() >= STATEMENT_CACHE_LIMIT {
         client.statement_cache.clear();
     }
-    client
-        .prepare_typed_cached(sql, &vec![Type::UNKNOWN; param_count])
-        .await
+    client.prepare_typed_cached(sql, &types).await
 }
 
 fn refs(params: &[TextParam]) -> Vec<&(dyn ToSql + Sync)> {

@@ -85,6 +85,51 @@ impl ApiError {
         )
     }
 
+    /// PGRST102 with 413: the body is larger than the gateway reads.
+    pub fn body_too_large(limit: usize) -> Self {
+        Self::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "PGRST102",
+            format!("The request body is larger than {limit} bytes"),
+        )
+    }
+
+    /// GW408 (the gateway's own code; PostgREST has none): the body did not
+    /// arrive in time.
+    pub fn body_timeout(timeout: std::time::Duration) -> Self {
+        Self::new(
+            StatusCode::REQUEST_TIMEOUT,
+            "GW408",
+            format!(
+                "The request body did not arrive within {} s",
+                timeout.as_secs()
+            ),
+        )
+    }
+
+    /// GW429: this caller already has as many requests running and waiting as
+    /// the gateway allows one caller.
+    pub fn caller_busy(running: usize) -> Self {
+        Self::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            "GW429",
+            "Too many concurrent requests from this caller",
+        )
+        .details(format!(
+            "At most {running} requests of one caller run at once; the others wait their turn, up to a limit"
+        ))
+        .hint("Retry after the running requests finish")
+    }
+
+    /// GW503: the gateway holds as many connections as it may.
+    pub fn connection_limit() -> Self {
+        Self::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "GW503",
+            "Too many open connections to the gateway; retry later",
+        )
+    }
+
     /// PGRST301/PGRST303: JWT problems, always 401.
     pub fn jwt(code: &str, message: &str) -> Self {
         Self::new(StatusCode::UNAUTHORIZED, code, message)
@@ -198,6 +243,9 @@ pub fn status_for_sqlstate(code: &str, message: &str, authenticated: bool) -> St
             }
         }
         "53400" => return StatusCode::INTERNAL_SERVER_ERROR,
+        // Not PostgREST's 500: the statement ran past the role's statement_timeout
+        // (or was cancelled), which is a timeout the client can retry or narrow.
+        "57014" => return StatusCode::GATEWAY_TIMEOUT,
         "57P01" => return StatusCode::SERVICE_UNAVAILABLE,
         "P0001" => return StatusCode::BAD_REQUEST,
         "42883" => return StatusCode::NOT_FOUND,
@@ -220,7 +268,10 @@ pub fn status_for_sqlstate(code: &str, message: &str, authenticated: bool) -> St
         "28" => StatusCode::FORBIDDEN,
         "2D" | "38" | "39" | "3B" | "40" => StatusCode::INTERNAL_SERVER_ERROR,
         "53" => StatusCode::SERVICE_UNAVAILABLE,
-        "54" | "55" | "57" | "58" | "F0" | "HV" | "P0" | "XX" => StatusCode::INTERNAL_SERVER_ERROR,
+        // Not PostgREST's 500: a program limit (more than 1,664 columns, too many
+        // arguments, a statement too complex) is reached by what the request asks.
+        "54" => StatusCode::BAD_REQUEST,
+        "55" | "57" | "58" | "F0" | "HV" | "P0" | "XX" => StatusCode::INTERNAL_SERVER_ERROR,
         "PT" => code
             .get(2..)
             .and_then(|digits| digits.parse::<u16>().ok())
@@ -251,6 +302,12 @@ mod tests {
             ("08006", 503),
             ("40001", 500),
             ("23514", 400),
+            ("22P05", 400),
+            ("54011", 400),
+            ("54001", 400),
+            ("57014", 504),
+            ("57P01", 503),
+            ("57P03", 500),
         ];
         for (code, status) in cases {
             assert_eq!(

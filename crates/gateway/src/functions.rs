@@ -5,14 +5,14 @@
 //! (`{"error": {"code", "message", "request_id"}}`, docs/BACKEND_API_REFERENCE.md) and carry
 //! the CORS headers so a browser can read them.
 
-use axum::body::{Body, Bytes};
-use axum::extract::rejection::BytesRejection;
+use axum::body::Body;
 use axum::extract::State;
 use axum::http::{header, HeaderMap, HeaderName, HeaderValue, Method, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use serde_json::json;
 
 use crate::auth;
+use crate::limits::{self, BodyError};
 use crate::AppState;
 
 /// Hop-by-hop headers (RFC 9110 §7.6.1) are not forwarded; `host` and
@@ -39,7 +39,7 @@ const CORS: [(&str, &str); 3] = [
     ("access-control-allow-methods", "POST, OPTIONS"),
 ];
 
-fn error(status: StatusCode, code: &str, message: &str) -> Response {
+pub(crate) fn error(status: StatusCode, code: &str, message: &str) -> Response {
     let request_id = uuid::Uuid::new_v4().to_string();
     let body = json!({"error": {"code": code, "message": message, "request_id": request_id}});
     let mut response = (status, axum::Json(body)).into_response();
@@ -60,25 +60,8 @@ pub async fn forward(
     method: Method,
     uri: Uri,
     headers: HeaderMap,
-    body: Result<Bytes, BytesRejection>,
+    body: Body,
 ) -> Response {
-    let body = match body {
-        Ok(body) => body,
-        Err(rejection) if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE => {
-            return error(
-                StatusCode::PAYLOAD_TOO_LARGE,
-                "payload_too_large",
-                "The request body is too large",
-            )
-        }
-        Err(rejection) => {
-            return error(
-                StatusCode::BAD_REQUEST,
-                "invalid_request",
-                &rejection.body_text(),
-            )
-        }
-    };
     let name = uri
         .path()
         .trim_start_matches("/functions/v1/")
@@ -111,6 +94,45 @@ pub async fn forward(
             return error(StatusCode::UNAUTHORIZED, "unauthorized", "Invalid JWT");
         }
     }
+    // Only a verified caller's body is read, and no more of it than a function accepts.
+    let limits = &state.config.limits;
+    let body = match limits::read_body(
+        &headers,
+        body,
+        limits.function_body_bytes,
+        limits.body_read_timeout,
+    )
+    .await
+    {
+        Ok(body) => body,
+        Err(BodyError::TooLarge) => {
+            return error(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "payload_too_large",
+                &format!(
+                    "The request body is larger than {} bytes",
+                    limits.function_body_bytes
+                ),
+            )
+        }
+        Err(BodyError::TimedOut) => {
+            return error(
+                StatusCode::REQUEST_TIMEOUT,
+                "invalid_request",
+                &format!(
+                    "The request body did not arrive within {} s",
+                    limits.body_read_timeout.as_secs()
+                ),
+            )
+        }
+        Err(BodyError::Unreadable) => {
+            return error(
+                StatusCode::BAD_REQUEST,
+                "invalid_request",
+                "The request body could not be read",
+            )
+        }
+    };
     let path_and_query = uri.path_and_query().map_or("/", |pq| pq.as_str());
     let url = format!("{}{}", upstream.trim_end_matches('/'), path_and_query);
     let mut request = state.http.request(method, url).body(body);

@@ -7,26 +7,30 @@ pub mod auth;
 mod db;
 pub mod error;
 mod functions;
+pub mod limits;
 pub mod query;
 mod rest;
 pub mod schema;
 
 use std::collections::HashMap;
+use std::convert::Infallible;
 use std::future::Future;
 use std::str::FromStr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use axum::extract::{Request, State};
-use axum::http::StatusCode;
+use axum::http::{header, HeaderValue, StatusCode};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{any, get};
 use axum::Router;
+use hyper_util::rt::{TokioIo, TokioTimer};
+use hyper_util::server::graceful::GracefulShutdown;
+use hyper_util::service::TowerToHyperService;
+use tokio::sync::Semaphore;
 
-/// Largest request body the gateway reads (REST payloads and function
-/// calls; the functions themselves refuse more than 64 KiB).
-pub const MAX_BODY_BYTES: usize = 16 * 1024 * 1024;
+pub use limits::Limits;
 
 /// Everything the gateway reads from its environment.
 #[derive(Debug, Clone)]
@@ -40,12 +44,14 @@ pub struct Config {
     pub pool_size: usize,
     /// The exposed schema (PostgREST's `db-schemas`).
     pub schema: String,
+    pub limits: Limits,
 }
 
 impl Config {
     /// Reads `GATEWAY_PORT` (24321), `GATEWAY_DATABASE_URL` (else
     /// `DATABASE_URL`), `SUPABASE_JWT_SECRET`, `FUNCTIONS_UPSTREAMS`
-    /// (`name=url,...`), `GATEWAY_POOL_SIZE` (16) and `GATEWAY_DB_SCHEMA` (public).
+    /// (`name=url,...`), `GATEWAY_POOL_SIZE` (16), `GATEWAY_DB_SCHEMA` (public)
+    /// and the `GATEWAY_*` limits (`Limits::from_env`).
     pub fn from_env() -> Result<Self, String> {
         let var = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
         let database_url = var("GATEWAY_DATABASE_URL")
@@ -71,6 +77,7 @@ impl Config {
             function_upstreams: parse_upstreams(&var("FUNCTIONS_UPSTREAMS").unwrap_or_default())?,
             pool_size,
             schema: var("GATEWAY_DB_SCHEMA").unwrap_or_else(|| "public".into()),
+            limits: Limits::from_env(var)?,
         })
     }
 }
@@ -96,6 +103,7 @@ pub struct AppState {
     pool: deadpool_postgres::Pool,
     schema: schema::SharedSchema,
     http: reqwest::Client,
+    callers: Arc<limits::CallerTurns>,
 }
 
 fn pool(config: &Config) -> Result<deadpool_postgres::Pool, String> {
@@ -151,6 +159,7 @@ pub async fn app(config: Config) -> Result<Router, String> {
         .build()
         .map_err(|e| e.to_string())?;
     let state = AppState {
+        callers: limits::CallerTurns::new(&config.limits),
         config: Arc::new(config),
         pool,
         schema: shared,
@@ -167,7 +176,6 @@ pub async fn app(config: Config) -> Result<Router, String> {
         .merge(rest_api)
         .route("/functions/v1/{name}", any(functions::forward))
         .route("/functions/v1/{name}/{*rest}", any(functions::forward))
-        .layer(axum::extract::DefaultBodyLimit::max(MAX_BODY_BYTES))
         .layer(middleware::from_fn(log_request))
         .with_state(state))
 }
@@ -223,24 +231,101 @@ async fn log_request(request: Request, next: Next) -> Response {
     response
 }
 
+/// Connections past `Limits::max_connections` that are still answered 503
+/// (the rest are closed at once), so refusing costs little too.
+const REFUSED_CONNECTIONS_ANSWERED: usize = 64;
+
 /// Serves until `shutdown` resolves, then finishes in-flight requests.
+///
+/// HTTP/1.1 with hyper's own limits: headers (and the idle time of a kept-alive
+/// connection) within `header_read_timeout`, then the connection is closed; at
+/// most `max_connections` connections, each further one answered 503 in the
+/// error shape of the path it asked for and closed.
 pub async fn serve(
     config: Config,
     listener: tokio::net::TcpListener,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), String> {
+    let limits = config.limits.clone();
     let router = app(config).await?;
-    // Answers go out as soon as they are written, not held back by Nagle's
-    // algorithm waiting for the client's ACK of the previous segment.
-    let listener = axum::serve::ListenerExt::tap_io(listener, |tcp| {
-        if let Err(error) = tcp.set_nodelay(true) {
+    let connections = Arc::new(Semaphore::new(limits.max_connections));
+    let refusals = Arc::new(Semaphore::new(REFUSED_CONNECTIONS_ANSWERED));
+    let mut http = hyper::server::conn::http1::Builder::new();
+    http.timer(TokioTimer::new())
+        .header_read_timeout(limits.header_read_timeout);
+    let mut refusing = http.clone();
+    refusing.keep_alive(false);
+    let graceful = GracefulShutdown::new();
+    tokio::pin!(shutdown);
+    loop {
+        let stream = tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok((stream, _)) => stream,
+                Err(error) => {
+                    // Out of descriptors, most likely: wait instead of spinning.
+                    tracing::warn!(%error, "cannot accept a connection");
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                    continue;
+                }
+            },
+            () = &mut shutdown => break,
+        };
+        // Answers go out as soon as they are written, not held back by Nagle's
+        // algorithm waiting for the client's ACK of the previous segment.
+        if let Err(error) = stream.set_nodelay(true) {
             tracing::warn!(%error, "cannot set TCP_NODELAY");
         }
-    });
-    axum::serve(listener, router)
-        .with_graceful_shutdown(shutdown)
-        .await
-        .map_err(|e| e.to_string())
+        let io = TokioIo::new(stream);
+        if let Ok(permit) = Arc::clone(&connections).try_acquire_owned() {
+            let connection =
+                graceful.watch(http.serve_connection(io, TowerToHyperService::new(router.clone())));
+            tokio::spawn(async move {
+                // A client that breaks off or times out is no error of ours.
+                let _ = connection.await;
+                drop(permit);
+            });
+        } else if let Ok(permit) = Arc::clone(&refusals).try_acquire_owned() {
+            tracing::warn!(
+                max_connections = limits.max_connections,
+                "connection limit reached; answering 503"
+            );
+            let connection = refusing.serve_connection(
+                io,
+                hyper::service::service_fn(
+                    |request: hyper::Request<hyper::body::Incoming>| async move {
+                        Ok::<_, Infallible>(connection_refused(request.uri().path()))
+                    },
+                ),
+            );
+            tokio::spawn(async move {
+                let _ = connection.await;
+                drop(permit);
+            });
+        }
+    }
+    drop(listener);
+    graceful.shutdown().await;
+    Ok(())
+}
+
+/// The 503 of a connection over the limit, in the shape of the API it asked for.
+fn connection_refused(path: &str) -> Response {
+    let mut response = if path.starts_with("/functions/") {
+        functions::error(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "upstream_unavailable",
+            "Too many open connections to the gateway; retry later",
+        )
+    } else {
+        error::ApiError::connection_limit().into_response()
+    };
+    response
+        .headers_mut()
+        .insert(header::CONNECTION, HeaderValue::from_static("close"));
+    response
+        .headers_mut()
+        .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+    response
 }
 
 #[cfg(test)]

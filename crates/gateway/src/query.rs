@@ -24,6 +24,12 @@ const RESERVED_KEYS: [&str; 6] = [
 /// The alias of the target relation inside every generated statement.
 const TARGET: &str = "pgrst_target";
 
+/// How deep `and(...)`/`or(...)` trees and `select` items may nest. Parsing and
+/// SQL building recurse once per level, so a URL of nested parentheses must not
+/// be able to take the stack (PostgREST itself sets no limit; a real filter
+/// rarely goes past three levels).
+pub const MAX_NESTING: usize = 16;
+
 /// SQL text with its parameters (`None` is NULL).
 #[derive(Debug, Default, Clone, PartialEq)]
 pub struct Statement {
@@ -165,7 +171,7 @@ pub fn parse_table_query(
             "columns" => query.columns = Some(parse_column_list(table, value)?),
             "or" | "and" | "not.or" | "not.and" => {
                 let tree = format!("{key}{value}");
-                query.filters.push(parse_logic_tree(table, &tree)?);
+                query.filters.push(parse_logic_tree(table, &tree, 1)?);
             }
             _ => query
                 .filters
@@ -197,6 +203,9 @@ fn require_column(table: &Table, name: &str) -> Result<String, ApiError> {
 }
 
 fn parse_select(table: &Table, value: &str) -> Result<Vec<SelectItem>, ApiError> {
+    if nesting_depth(value) > MAX_NESTING {
+        return Err(too_deep("select parameter", value));
+    }
     let mut items = Vec::new();
     for raw in value.split(',') {
         let item = raw.trim();
@@ -347,9 +356,41 @@ fn parse_filter(table: &Table, key: &str, value: &str) -> Result<Filter, ApiErro
     })
 }
 
+/// How deep parentheses outside double quotes nest in `text` (counted without recursion).
+fn nesting_depth(text: &str) -> usize {
+    let (mut depth, mut deepest, mut quoted, mut escaped) = (0usize, 0usize, false, false);
+    for c in text.chars() {
+        match c {
+            _ if escaped => escaped = false,
+            '\\' if quoted => escaped = true,
+            '"' => quoted = !quoted,
+            '(' if !quoted => {
+                depth += 1;
+                deepest = deepest.max(depth);
+            }
+            ')' if !quoted => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+    }
+    deepest
+}
+
+/// PGRST100 for a parameter nested deeper than `MAX_NESTING`.
+fn too_deep(what: &str, value: &str) -> ApiError {
+    let shown: String = value.chars().take(100).collect();
+    ApiError::query_param(
+        format!("\"failed to parse {what} ({shown}...)\""),
+        format!("nested more than {MAX_NESTING} levels deep"),
+    )
+}
+
 /// Parses `[not.]or(...)` / `[not.]and(...)` whose items are `column.[not.]op.value`
-/// or nested trees. Values holding `,` `(` `)` are double-quoted, as PostgREST requires.
-fn parse_logic_tree(table: &Table, tree: &str) -> Result<Condition, ApiError> {
+/// or nested trees (at most `MAX_NESTING` levels; `depth` is this tree's level).
+/// Values holding `,` `(` `)` are double-quoted, as PostgREST requires.
+fn parse_logic_tree(table: &Table, tree: &str, depth: usize) -> Result<Condition, ApiError> {
+    if depth > MAX_NESTING {
+        return Err(too_deep("logic tree", tree));
+    }
     let parse_error = |detail: &str| {
         ApiError::query_param(
             format!("\"failed to parse logic tree ({tree})\""),
@@ -380,7 +421,7 @@ fn parse_logic_tree(table: &Table, tree: &str) -> Result<Condition, ApiError> {
             .iter()
             .any(|prefix| item.starts_with(prefix));
         if is_tree {
-            children.push(parse_logic_tree(table, item)?);
+            children.push(parse_logic_tree(table, item, depth + 1)?);
             continue;
         }
         let (column, filter) = item
@@ -456,6 +497,16 @@ fn parse_list(operand: &str) -> Option<Vec<String>> {
     Some(items)
 }
 
+/// A PostgreSQL array literal of `values`, each element quoted, so the
+/// server parses it with the input function of the column's array type.
+fn array_literal(values: &[String]) -> String {
+    let elements: Vec<String> = values
+        .iter()
+        .map(|v| format!("\"{}\"", v.replace('\\', "\\\\").replace('"', "\\\"")))
+        .collect();
+    format!("{{{}}}", elements.join(","))
+}
+
 fn select_list(items: &[SelectItem]) -> String {
     items
         .iter()
@@ -477,9 +528,10 @@ fn filter_sql(statement: &mut Statement, filter: &Filter) -> String {
             format!("{column} {} {}", op.sql(), statement.bind(value.clone()))
         }
         Predicate::In(values) if values.is_empty() => "false".to_owned(),
+        // One array parameter, as PostgREST sends it: the statement text is the
+        // same whatever the list's length, so one prepared statement serves them all.
         Predicate::In(values) => {
-            let params: Vec<String> = values.iter().map(|v| statement.bind(v.clone())).collect();
-            format!("{column} in ({})", params.join(", "))
+            format!("{column} = any({})", statement.bind(array_literal(values)))
         }
         Predicate::Is(keyword) => format!("{column} is {keyword}"),
     };
@@ -990,14 +1042,13 @@ mod tests {
         assert!(statement.sql.contains("pgrst_target.\"name\" = $1"));
         assert!(statement
             .sql
-            .contains("not (pgrst_target.\"stock\" in ($2, $3))"));
+            .contains("not (pgrst_target.\"stock\" = any($2))"));
         assert!(!statement.sql.contains("drop table"));
         assert_eq!(
             statement.params,
             vec![
                 Some("x'; drop table items; --".into()),
-                Some("1".into()),
-                Some("2,3".into())
+                Some("{\"1\",\"2,3\"}".into())
             ]
         );
     }
@@ -1149,7 +1200,7 @@ mod tests {
         let query = query.unwrap_or_else(|e| panic!("{e:?}"));
         let statement = read(&cache(), &items(), &query, Window::default());
         assert!(statement.sql.contains(
-            "where (pgrst_target.\"name\" = $1 or (pgrst_target.\"stock\" > $2 and pgrst_target.\"stock\" < $3) or pgrst_target.\"id\" in ($4, $5)) and not (pgrst_target.\"name\" is null)"
+            "where (pgrst_target.\"name\" = $1 or (pgrst_target.\"stock\" > $2 and pgrst_target.\"stock\" < $3) or pgrst_target.\"id\" = any($4)) and not (pgrst_target.\"name\" is null)"
         ), "{}", statement.sql);
         assert_eq!(statement.params[0], Some("a,b".into()));
         for bad in [
@@ -1163,6 +1214,57 @@ mod tests {
                 "{bad}"
             );
         }
+    }
+
+    #[test]
+    fn in_lists_of_any_length_share_one_statement() {
+        let statement_for = |list: &str| {
+            let query = parse_table_query(&items(), &pairs(&[("name", list)]));
+            let query = query.unwrap_or_else(|e| panic!("{e:?}"));
+            read(&cache(), &items(), &query, Window::default())
+        };
+        let long = format!("in.({})", vec!["x"; 20_000].join(","));
+        let (short, long) = (statement_for("in.(a)"), statement_for(&long));
+        assert_eq!(short.sql, long.sql);
+        assert_eq!(long.params.len(), 1);
+        let quoted = statement_for("in.(\"a,b\",\"c\\\"d\",e\\f,\"{}\")");
+        assert_eq!(
+            quoted.params,
+            vec![Some("{\"a,b\",\"c\\\"d\",\"e\\\\f\",\"{}\"}".into())]
+        );
+    }
+
+    #[test]
+    fn nesting_past_the_limit_is_pgrst100_without_recursing() {
+        // `key=(...)` whose tree has `depth` levels, the key's own included.
+        let tree = |depth: usize| {
+            let levels = depth - 1;
+            format!("({}name.eq.1{})", "or(".repeat(levels), ")".repeat(levels))
+        };
+        for key in ["or", "and", "not.or", "not.and"] {
+            let at_limit = parse_table_query(&items(), &pairs(&[(key, &tree(MAX_NESTING))]));
+            assert!(at_limit.is_ok(), "{key}: {at_limit:?}");
+            for depth in [MAX_NESTING + 1, 100_000] {
+                let error = parse_table_query(&items(), &pairs(&[(key, &tree(depth))])).err();
+                assert_eq!(
+                    error.map(|e| (e.status.as_u16(), e.code, e.details)),
+                    Some((
+                        400,
+                        "PGRST100".into(),
+                        Some(format!("nested more than {MAX_NESTING} levels deep"))
+                    )),
+                    "{key} nested {depth} deep"
+                );
+            }
+        }
+        let deep_select = format!(
+            "{}id{}",
+            "items(".repeat(MAX_NESTING + 1),
+            ")".repeat(MAX_NESTING + 1)
+        );
+        let error = parse_table_query(&items(), &pairs(&[("select", &deep_select)])).err();
+        assert_eq!(error.map(|e| e.code), Some("PGRST100".into()));
+        assert_eq!(nesting_depth("(a,\"((((\",(b))"), 2);
     }
 
     #[test]

@@ -1,8 +1,7 @@
 //! `/rest/v1/*`: tables and views (`/rest/v1/<table>`) and functions
 //! (`/rest/v1/rpc/<fn>`) with PostgREST's semantics.
 
-use axum::body::Bytes;
-use axum::extract::rejection::BytesRejection;
+use axum::body::{Body, Bytes};
 use axum::extract::{Path, State};
 use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
@@ -11,6 +10,7 @@ use serde_json::{Map, Value};
 use crate::auth::{self, Caller};
 use crate::db::{self, Outcome, RequestSettings, Work};
 use crate::error::ApiError;
+use crate::limits::{self, BodyError, Turn};
 use crate::query::{self, Resolution};
 use crate::schema::{ReturnShape, SchemaCache};
 use crate::AppState;
@@ -226,9 +226,34 @@ pub async fn cors(request: axum::extract::Request, next: axum::middleware::Next)
     response
 }
 
-/// A body over `crate::MAX_BODY_BYTES` (or unreadable), answered in PostgREST's error shape.
-fn body_rejected(rejection: &BytesRejection) -> Response {
-    ApiError::new(rejection.status(), "PGRST102", rejection.body_text()).into_response()
+/// Who calls, and their turn: the token is verified from the headers alone,
+/// then the request waits for one of its caller's turns (`limits::CallerTurns`)
+/// before anything else, the body included, is read.
+async fn admit(state: &AppState, headers: &HeaderMap) -> Result<(Caller, Turn), ApiError> {
+    let caller = auth::authenticate(headers, state.config.jwt_secret.as_bytes())?;
+    let turn = state
+        .callers
+        .take(limits::caller_key(&caller))
+        .await
+        .ok_or_else(|| ApiError::caller_busy(state.config.limits.caller_concurrency))?;
+    Ok((caller, turn))
+}
+
+/// The request body, within the REST size and time limits.
+async fn read_body(state: &AppState, headers: &HeaderMap, body: Body) -> Result<Bytes, ApiError> {
+    let limits = &state.config.limits;
+    limits::read_body(
+        headers,
+        body,
+        limits.rest_body_bytes,
+        limits.body_read_timeout,
+    )
+    .await
+    .map_err(|error| match error {
+        BodyError::TooLarge => ApiError::body_too_large(limits.rest_body_bytes),
+        BodyError::TimedOut => ApiError::body_timeout(limits.body_read_timeout),
+        BodyError::Unreadable => ApiError::invalid_body("The request body could not be read"),
+    })
 }
 
 /// `GET /rest/v1/` (the OpenAPI root) is not offered.
@@ -247,13 +272,9 @@ pub async fn table(
     method: Method,
     uri: Uri,
     headers: HeaderMap,
-    body: Result<Bytes, BytesRejection>,
+    body: Body,
 ) -> Response {
-    let body = match body {
-        Ok(body) => body,
-        Err(rejection) => return body_rejected(&rejection),
-    };
-    table_request(&state, &name, &method, &uri, &headers, &body)
+    table_request(&state, &name, &method, &uri, &headers, body)
         .await
         .unwrap_or_else(IntoResponse::into_response)
 }
@@ -264,9 +285,9 @@ async fn table_request(
     method: &Method,
     uri: &Uri,
     headers: &HeaderMap,
-    body: &[u8],
+    body: Body,
 ) -> Result<Response, ApiError> {
-    let caller = auth::authenticate(headers, state.config.jwt_secret.as_bytes())?;
+    let (caller, _turn) = admit(state, headers).await?;
     let cache = schema_or_unavailable(state)?;
     check_profile(headers, &cache)?;
     if name.contains('/') {
@@ -304,7 +325,7 @@ async fn table_request(
             read_response(method, content_type, singular, window.offset, outcome)?
         }
         Method::POST => {
-            let payload = query::parse_body(body)?;
+            let payload = query::parse_body(&read_body(state, headers, body).await?)?;
             let resolution = prefer.resolution.unwrap_or(Resolution::Error);
             let statement = query::insert(
                 &cache,
@@ -324,7 +345,7 @@ async fn table_request(
             )
         }
         Method::PATCH => {
-            let payload = query::parse_body(body)?;
+            let payload = query::parse_body(&read_body(state, headers, body).await?)?;
             let statement = query::update(&cache, table, &query, payload)?;
             let outcome = mutate(state, &caller, &settings, singular, statement.as_ref()).await?;
             mutation_response(StatusCode::OK, &prefer, content_type, singular, outcome)
@@ -449,13 +470,9 @@ pub async fn rpc(
     method: Method,
     uri: Uri,
     headers: HeaderMap,
-    body: Result<Bytes, BytesRejection>,
+    body: Body,
 ) -> Response {
-    let body = match body {
-        Ok(body) => body,
-        Err(rejection) => return body_rejected(&rejection),
-    };
-    rpc_request(&state, &name, &method, &uri, &headers, &body)
+    rpc_request(&state, &name, &method, &uri, &headers, body)
         .await
         .unwrap_or_else(IntoResponse::into_response)
 }
@@ -466,9 +483,9 @@ async fn rpc_request(
     method: &Method,
     uri: &Uri,
     headers: &HeaderMap,
-    body: &[u8],
+    body: Body,
 ) -> Result<Response, ApiError> {
-    let caller = auth::authenticate(headers, state.config.jwt_secret.as_bytes())?;
+    let (caller, _turn) = admit(state, headers).await?;
     let cache = schema_or_unavailable(state)?;
     check_profile(headers, &cache)?;
     let (arguments, is_post) = match *method {
@@ -477,10 +494,11 @@ async fn rpc_request(
             false,
         ),
         Method::POST => {
+            let body = read_body(state, headers, body).await?;
             let arguments = if body.iter().all(u8::is_ascii_whitespace) {
                 Map::new()
             } else {
-                match query::parse_body(body)? {
+                match query::parse_body(&body)? {
                     Value::Object(arguments) => arguments,
                     _ => return Err(ApiError::invalid_body("Empty or invalid json")),
                 }

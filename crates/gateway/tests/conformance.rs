@@ -27,6 +27,9 @@ const USER_B: &str = "bbbbbbbb-0000-4000-8000-000000000002";
 struct Harness {
     base: String,
     admin_config: tokio_postgres::Config,
+    /// What the shared gateway was started with; tests of the limits start
+    /// their own gateway from it with smaller limits.
+    gateway_config: gateway::Config,
 }
 
 static HARNESS: OnceLock<Harness> = OnceLock::new();
@@ -117,23 +120,70 @@ fn harness() -> &'static Harness {
                     .unwrap_or_else(|e| panic!("{e}")),
                     pool_size: 8,
                     schema: "public".to_owned(),
+                    limits: gateway::Limits::default(),
                 };
                 let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
                     .await
                     .unwrap_or_else(|e| panic!("bind: {e}"));
                 let address: SocketAddr = listener.local_addr().unwrap_or_else(|e| panic!("{e}"));
-                let router = gateway::app(config).await.unwrap_or_else(|e| panic!("gateway: {e}"));
-                let _ = sender.send((format!("http://{address}"), admin_config));
-                axum::serve(listener, router)
+                let _ = sender.send((format!("http://{address}"), admin_config, config.clone()));
+                gateway::serve(config, listener, std::future::pending())
                     .await
                     .unwrap_or_else(|e| panic!("serve: {e}"));
             });
         });
-        let (base, admin_config) = receiver
+        let (base, admin_config, gateway_config) = receiver
             .recv_timeout(Duration::from_secs(60))
             .unwrap_or_else(|e| panic!("harness did not start: {e}"));
-        Harness { base, admin_config }
+        Harness {
+            base,
+            admin_config,
+            gateway_config,
+        }
     })
+}
+
+/// A gateway of its own with these limits, served on the calling test's
+/// runtime (it stops with the test); returns its base URL.
+async fn gateway_with(limits: gateway::Limits) -> String {
+    let mut config = harness().gateway_config.clone();
+    config.limits = limits;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .unwrap_or_else(|e| panic!("bind: {e}"));
+    let address = listener.local_addr().unwrap_or_else(|e| panic!("{e}"));
+    tokio::spawn(gateway::serve(config, listener, std::future::pending()));
+    let base = format!("http://{address}");
+    for _ in 0..100 {
+        if let Ok(response) = reqwest::get(format!("{base}/health")).await {
+            if response.status() == StatusCode::OK {
+                return base;
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("the gateway with limits did not start")
+}
+
+/// Writes `request` on a raw connection to `base` and returns everything the
+/// gateway sends back until it closes the connection, or `None` if it has not
+/// closed it within `within` (bytes still unsent are never sent: the
+/// request's declared body may be longer than what is written).
+async fn raw_exchange(base: &str, request: &[u8], within: Duration) -> Option<String> {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let address = base.trim_start_matches("http://");
+    let mut stream = tokio::net::TcpStream::connect(address)
+        .await
+        .unwrap_or_else(|e| panic!("connect: {e}"));
+    stream
+        .write_all(request)
+        .await
+        .unwrap_or_else(|e| panic!("write: {e}"));
+    let mut answer = Vec::new();
+    match tokio::time::timeout(within, stream.read_to_end(&mut answer)).await {
+        Ok(_) => Some(String::from_utf8_lossy(&answer).into_owned()),
+        Err(_) => None,
+    }
 }
 
 /// The fake edge function: echoes what it received, with a status and a header of its own.
@@ -379,6 +429,7 @@ async fn database_unreachable_is_503_json() {
         function_upstreams: Default::default(),
         pool_size: 2,
         schema: "public".to_owned(),
+        limits: gateway::Limits::default(),
     };
     let router = gateway::app(config).await.unwrap_or_else(|e| panic!("{e}"));
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
@@ -1591,26 +1642,48 @@ async fn functions_require_a_valid_jwt_except_preflight() {
 #[tokio::test]
 async fn oversized_bodies_answer_json_413() {
     let a = user(USER_A);
-    let huge = "x".repeat(gateway::MAX_BODY_BYTES + 1);
-    let client = reqwest::Client::new();
-    for (path, code) in [
-        ("/functions/v1/echo-fn", None),
-        ("/rest/v1/items", Some("PGRST102")),
+    let limits = gateway::Limits::default();
+    // Functions accept what the functions themselves accept (64 KiB): the
+    // gateway refuses more without passing it on.
+    let at_limit = "x".repeat(limits.function_body_bytes);
+    let reply = request(
+        Method::POST,
+        "/functions/v1/echo-fn",
+        Some(&a),
+        &[],
+        Some(Value::String(at_limit[2..].to_owned())),
+    )
+    .await;
+    assert_eq!(reply.status, StatusCode::ACCEPTED, "{}", reply.text);
+    // One byte over the limit is refused from the declared length, before the
+    // body is read (a client still sending it would race the closing connection).
+    for (path, limit, code) in [
+        (
+            "/functions/v1/echo-fn",
+            limits.function_body_bytes,
+            "\"code\":\"payload_too_large\"",
+        ),
+        (
+            "/rest/v1/items",
+            limits.rest_body_bytes,
+            "\"code\":\"PGRST102\"",
+        ),
+        (
+            "/rest/v1/rpc/echo_json",
+            limits.rest_body_bytes,
+            "\"code\":\"PGRST102\"",
+        ),
+        (
+            "/rest/v1/items?id=eq.1",
+            16 * 1024 * 1024,
+            "\"code\":\"PGRST102\"",
+        ),
     ] {
-        let response = client
-            .post(format!("{}{path}", harness().base))
-            .bearer_auth(&a)
-            .header("content-type", "application/json")
-            .body(huge.clone())
-            .send()
-            .await
-            .unwrap_or_else(|e| panic!("{e}"));
-        assert_eq!(response.status(), StatusCode::PAYLOAD_TOO_LARGE, "{path}");
-        let body: Value = response.json().await.unwrap_or_default();
-        match code {
-            Some(code) => assert_eq!(body["code"], code, "{body}"),
-            None => assert_eq!(body["error"]["code"], "payload_too_large", "{body}"),
-        }
+        let request = held_upload(path, &a, limit + 1, "{");
+        let answer = raw_exchange(&harness().base, &request, Duration::from_secs(5)).await;
+        let answer = answer.unwrap_or_else(|| panic!("{path}: no answer before the body"));
+        assert!(answer.starts_with("HTTP/1.1 413"), "{path}: {answer}");
+        assert!(answer.contains(code), "{path}: {answer}");
     }
 }
 
@@ -1637,4 +1710,290 @@ async fn unknown_or_down_functions_answer_json() {
     .await;
     assert_eq!(reply.status, StatusCode::SERVICE_UNAVAILABLE);
     assert_eq!(reply.json()["error"]["code"], "upstream_unavailable");
+}
+
+/// `key=(...)` nested `depth` levels deep (the key's own level included).
+fn nested_tree(depth: usize) -> String {
+    let levels = depth - 1;
+    format!(
+        "({}id.eq.1{})",
+        "and(or(".repeat(levels / 2) + &"and(".repeat(levels % 2),
+        ")".repeat(levels)
+    )
+}
+
+#[tokio::test]
+async fn deep_logic_trees_are_400_on_every_method_and_the_gateway_stays_up() {
+    let a = user(USER_A);
+    let before = fingerprint("deep-").await;
+    // ~3,600 levels in ~30 KB overflowed the stack and aborted the process.
+    let deep = nested_tree(3_600);
+    for key in ["or", "and", "not.or", "not.and"] {
+        for method in [Method::GET, Method::HEAD, Method::PATCH, Method::DELETE] {
+            let path = format!("/rest/v1/categories?{key}={deep}");
+            let body = (method == Method::PATCH).then(|| json!({"name": "x"}));
+            let reply = request(method.clone(), &path, Some(&a), &[], body).await;
+            assert_eq!(reply.status, StatusCode::BAD_REQUEST, "{key} {method}");
+            if method != Method::HEAD {
+                let body = reply.error(400, "PGRST100");
+                assert_eq!(body["details"], "nested more than 16 levels deep", "{body}");
+            }
+        }
+    }
+    // The limit is the same for a select tree.
+    let select = format!("{}id{}", "categories(".repeat(20), ")".repeat(20));
+    get(&format!("/rest/v1/categories?select={select}"), Some(&a))
+        .await
+        .error(400, "PGRST100");
+    // 16 levels are still a filter like any other.
+    let reply = get(
+        &format!("/rest/v1/categories?select=name&or={}", nested_tree(16)),
+        Some(&a),
+    )
+    .await;
+    assert_eq!(
+        (reply.status, reply.json()),
+        (StatusCode::OK, json!([{"name": "Mugs"}]))
+    );
+    assert_eq!(get("/health", None).await.status, StatusCode::OK);
+    assert_eq!(fingerprint("deep-").await, before);
+}
+
+#[tokio::test]
+async fn in_lists_of_any_length_and_quoting() {
+    let a = user(USER_A);
+    // 20,000 values in one array parameter (short ones: a URI is at most 64 KiB).
+    let ids: Vec<String> = (0..20_000).map(|n| (n % 9 + 1).to_string()).collect();
+    let reply = get(
+        &format!(
+            "/rest/v1/categories?select=name&order=id&id=in.({})",
+            ids.join(",")
+        ),
+        Some(&a),
+    )
+    .await;
+    assert_eq!(
+        names(&reply.json()),
+        ["Mugs", "Plates", "Bowls", "Cups", "mugs and more"]
+    );
+    let reply = get(
+        "/rest/v1/categories?select=name&name=in.(\"mugs and more\",\"a,b\",\"c\\\"d\",Cups)&order=id",
+        Some(&a),
+    )
+    .await;
+    assert_eq!(names(&reply.json()), ["Cups", "mugs and more"]);
+    // A value the column type cannot take is still the database's own 400.
+    get("/rest/v1/categories?id=in.(1,x)", Some(&a))
+        .await
+        .error(400, "22P02");
+    let reply = get(
+        "/rest/v1/categories?id=not.in.()&select=id&order=id&limit=1",
+        Some(&a),
+    )
+    .await;
+    assert_eq!(reply.json(), json!([{"id": 1}]));
+}
+
+#[tokio::test]
+async fn client_mistakes_are_4xx_and_timeouts_504() {
+    let a = user(USER_A);
+    // A NUL in a string: PostgreSQL's 22P05, answered 400, nothing written.
+    let before = fingerprint("nul-").await;
+    let reply = request(
+        Method::POST,
+        "/rest/v1/items",
+        Some(&a),
+        &[],
+        Some(json!({"name": "a\u{0}b", "sku": "nul-1"})),
+    )
+    .await;
+    reply.error(400, "22P05");
+    let reply = request(
+        Method::POST,
+        "/rest/v1/rpc/echo_json",
+        Some(&a),
+        &[],
+        Some(json!({"p_payload": {"x": 1}, "p_tags": ["a\u{0}"]})),
+    )
+    .await;
+    reply.error(400, "22P05");
+    assert_eq!(fingerprint("nul-").await, before);
+    // More columns than PostgreSQL's 1,664: 54011, answered 400.
+    let columns = vec!["id"; 1_700].join(",");
+    get(&format!("/rest/v1/categories?select={columns}"), Some(&a))
+        .await
+        .error(400, "54011");
+    // anon's statement_timeout (2.5 s in the fixture) cancels the statement: 504.
+    let reply = request(
+        Method::POST,
+        "/rest/v1/rpc/sleep_for",
+        Some(&anon_key()),
+        &[],
+        Some(json!({"p_seconds": 5})),
+    )
+    .await;
+    reply.error(504, "57014");
+}
+
+/// A POST whose headers promise a body of `length` bytes, of which only `sent` is written.
+fn held_upload(path: &str, token: &str, length: usize, sent: &str) -> Vec<u8> {
+    format!(
+        "POST {path} HTTP/1.1\r\nhost: gateway\r\nauthorization: Bearer {token}\r\n\
+         content-type: application/json\r\ncontent-length: {length}\r\nconnection: close\r\n\r\n{sent}"
+    )
+    .into_bytes()
+}
+
+#[tokio::test]
+async fn bad_tokens_are_refused_before_the_body_is_read() {
+    let expired = token_at("authenticated", Some(USER_A), now() - 7200, 60, SECRET);
+    for token in ["not-a-jwt", expired.as_str()] {
+        for path in [
+            "/rest/v1/items",
+            "/rest/v1/rpc/echo_json",
+            "/functions/v1/echo-fn",
+        ] {
+            // The body never comes: only the headers can have been checked.
+            let request = held_upload(path, token, 1_000_000, "{");
+            let answer = raw_exchange(&harness().base, &request, Duration::from_secs(5)).await;
+            let answer = answer.unwrap_or_else(|| panic!("{path}: no answer before the body"));
+            assert!(answer.starts_with("HTTP/1.1 401"), "{path}: {answer}");
+        }
+    }
+}
+
+#[tokio::test]
+async fn slow_bodies_headers_and_idle_connections_time_out() {
+    let base = gateway_with(gateway::Limits {
+        header_read_timeout: Duration::from_secs(1),
+        body_read_timeout: Duration::from_secs(1),
+        ..gateway::Limits::default()
+    })
+    .await;
+    let a = user(USER_A);
+    for (path, expected) in [
+        ("/rest/v1/items", "\"code\":\"GW408\""),
+        ("/rest/v1/rpc/echo_json", "\"code\":\"GW408\""),
+        ("/functions/v1/echo-fn", "\"code\":\"invalid_request\""),
+    ] {
+        let request = held_upload(path, &a, 100, "{\"na");
+        let answer = raw_exchange(&base, &request, Duration::from_secs(5)).await;
+        let answer = answer.unwrap_or_else(|| panic!("{path}: the held body was never timed out"));
+        assert!(answer.starts_with("HTTP/1.1 408"), "{path}: {answer}");
+        assert!(answer.contains(expected), "{path}: {answer}");
+    }
+    // Headers that never end, and a connection that never sends anything, are
+    // closed after the header timeout.
+    for request in [
+        &b"GET /rest/v1/categories HTTP/1.1\r\nhost: x\r\n"[..],
+        &b""[..],
+    ] {
+        let answer = raw_exchange(&base, request, Duration::from_secs(5)).await;
+        assert!(answer.is_some(), "connection still open: {request:?}");
+    }
+}
+
+#[tokio::test]
+async fn connections_past_the_limit_are_answered_503_and_closed() {
+    let base = gateway_with(gateway::Limits {
+        max_connections: 4,
+        ..gateway::Limits::default()
+    })
+    .await;
+    // Four idle connections hold every place.
+    let address = base.trim_start_matches("http://").to_owned();
+    let mut idle = Vec::new();
+    for _ in 0..4 {
+        idle.push(
+            tokio::net::TcpStream::connect(&address)
+                .await
+                .unwrap_or_else(|e| panic!("{e}")),
+        );
+    }
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let rest = raw_exchange(
+        &base,
+        b"GET /rest/v1/categories HTTP/1.1\r\nhost: x\r\n\r\n",
+        Duration::from_secs(5),
+    )
+    .await
+    .unwrap_or_default();
+    assert!(rest.starts_with("HTTP/1.1 503"), "{rest}");
+    assert!(rest.contains("\"code\":\"GW503\""), "{rest}");
+    let function = raw_exchange(
+        &base,
+        b"POST /functions/v1/echo-fn HTTP/1.1\r\nhost: x\r\ncontent-length: 2\r\n\r\n{}",
+        Duration::from_secs(5),
+    )
+    .await
+    .unwrap_or_default();
+    assert!(function.starts_with("HTTP/1.1 503"), "{function}");
+    assert!(
+        function.contains("\"code\":\"upstream_unavailable\""),
+        "{function}"
+    );
+    // Places freed are taken again.
+    drop(idle);
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let reply = reqwest::get(format!("{base}/rest/v1/categories?select=id&id=eq.1"))
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(reply.status(), StatusCode::OK);
+}
+
+#[tokio::test]
+async fn one_caller_cannot_take_every_connection_of_the_pool() {
+    let base = gateway_with(gateway::Limits {
+        caller_concurrency: 2,
+        caller_queue: 2,
+        caller_wait: Duration::from_secs(30),
+        ..gateway::Limits::default()
+    })
+    .await;
+    let a = user(USER_A);
+    let b = user(USER_B);
+    let client = reqwest::Client::new();
+    let sleep = |token: String, seconds: f64| {
+        let client = client.clone();
+        let url = format!("{base}/rest/v1/rpc/sleep_for");
+        async move {
+            let response = client
+                .post(url)
+                .bearer_auth(token)
+                .json(&json!({"p_seconds": seconds}))
+                .send()
+                .await
+                .unwrap_or_else(|e| panic!("{e}"));
+            let status = response.status();
+            (status, response.text().await.unwrap_or_default())
+        }
+    };
+    // Both callers' connections are in the pool already.
+    for token in [&a, &b] {
+        assert_eq!(sleep(token.clone(), 0.0).await.0, StatusCode::NO_CONTENT);
+    }
+    // A's first two run, the next two wait, the fifth is refused at once.
+    let running: Vec<_> = (0..4)
+        .map(|_| tokio::spawn(sleep(a.clone(), 3.0)))
+        .collect();
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let started = std::time::Instant::now();
+    let (status, text) = sleep(a.clone(), 0.0).await;
+    assert_eq!(status, StatusCode::TOO_MANY_REQUESTS, "{text}");
+    assert!(text.contains("\"code\":\"GW429\""), "{text}");
+    assert!(started.elapsed() < Duration::from_secs(1));
+    // Another caller is served meanwhile, not after A's 6 s of queued work.
+    let started = std::time::Instant::now();
+    let (status, _) = sleep(b, 0.0).await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+    assert!(
+        started.elapsed() < Duration::from_secs(2),
+        "{:?}",
+        started.elapsed()
+    );
+    // The waiting ones ran after the first two.
+    for handle in running {
+        let (status, text) = handle.await.unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(status, StatusCode::NO_CONTENT, "{text}");
+    }
 }

@@ -92,7 +92,11 @@ start_date?: string,
  */
 end_date?: string, };
 
-export type CreateBackupRequest = { shop_id?: string, 
+export type CreateBackupRequest = { 
+/**
+ * Required; absent is `invalid_request` pointing at the scheduled job.
+ */
+shop_id?: string, 
 /**
  * `manual` when absent.
  */

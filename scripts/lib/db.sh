@@ -85,6 +85,27 @@ db_prove() {
     pg_prove --ext .sql "${files[@]}"
 }
 
+# The batched nightly procedure commits per batch, which pgTAP (one
+# transaction) cannot run: call it as pg_cron does, 2 shops per batch, and
+# check every shop got yesterday's metrics, the dirty-day queue was drained
+# and no shop failed.
+db_check_nightly_jobs() {
+  local name="${1:-postgres}" out
+  step "nightly jobs on $name (call private.run_daily_sales_metrics)"
+  db_psql "$name" -c 'call private.run_daily_sales_metrics(p_batch_size => 2)'
+  out="$(db_psql "$name" -At <<'SQL'
+select format('shops_without_yesterday=%s dirty_days=%s job_errors=%s',
+  (select count(*) from public.shops s
+    where not exists (select 1 from public.daily_sales_metrics m
+                       where m.shop_id = s.id and m.date = (now() at time zone s.timezone)::date - 1)),
+  (select count(*) from private.dirty_sales_days),
+  (select count(*) from private.job_errors));
+SQL
+)"
+  printf '%s\n' "$out"
+  [ "$out" = 'shops_without_yesterday=0 dirty_days=0 job_errors=0' ]
+}
+
 # supabase db lint (plpgsql_check) over our schemas; fails on any error.
 db_lint() {
   local name="${1:-postgres}" out rc=0

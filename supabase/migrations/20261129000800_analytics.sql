@@ -489,6 +489,190 @@ $$;
 comment on function public.get_shop_stats(uuid) is
   'One summary of a shop for its dashboard: items (total, active, tracked, low_stock by the item-else-shop threshold, out_of_stock), orders and revenue (net of discounts, completed or delivered orders) today and this month in the shop''s local time, open orders this month, open conversations. Any member; runs with the caller''s rights. Read-only.';
 
+-- ---------------------------------------------------------------------------
+-- Late orders: the dirty shop-day queue
+-- ---------------------------------------------------------------------------
+
+-- A past local day whose orders changed after the day ended. The nightly job
+-- recomputes exactly these days (and the product analytics periods that cover
+-- them) instead of every day: a shop-day nobody touched is never recomputed.
+create table private.dirty_sales_days (
+  shop_id uuid not null references public.shops (id) on delete cascade,
+  date date not null,
+  queued_at timestamptz not null default now(),
+  primary key (shop_id, date)
+);
+comment on table private.dirty_sales_days is
+  'Shop-days (local calendar days) whose orders were inserted, edited, cancelled, delivered or deleted after the day ended; drained by private.refresh_shop_sales.';
+
+create function private.queue_dirty_sales_day(p_shop_id uuid, p_submitted_at timestamptz)
+returns void
+language sql
+volatile
+set search_path = ''
+as $$
+  -- Only finished days: today is computed by tomorrow's run anyway, so the
+  -- usual order (inserted and handled the same day) costs no queue row.
+  insert into private.dirty_sales_days (shop_id, date)
+  select s.id, (p_submitted_at at time zone s.timezone)::date
+    from public.shops s
+   where s.id = p_shop_id
+     and (p_submitted_at at time zone s.timezone)::date < (now() at time zone s.timezone)::date
+  on conflict (shop_id, date) do nothing
+$$;
+
+comment on function private.queue_dirty_sales_day(uuid, timestamptz) is
+  'Queues the local day of p_submitted_at in the shop''s time zone as dirty when that day has ended (no-op for today and future days, and when already queued).';
+
+create function private.queue_dirty_sales_days()
+returns trigger
+language plpgsql
+-- security definer: the queue is private; any role that may change an order
+-- must be able to mark its day.
+security definer
+set search_path = ''
+as $$
+begin
+  if tg_op in ('UPDATE', 'DELETE') then
+    if tg_op = 'DELETE'
+       or (old.shop_id, old.submitted_at, old.status, old.subtotal, old.discount, old.line_items,
+           old.customer_ref, old.customer_phone, old.customer_name)
+          is distinct from
+          (new.shop_id, new.submitted_at, new.status, new.subtotal, new.discount, new.line_items,
+           new.customer_ref, new.customer_phone, new.customer_name) then
+      perform private.queue_dirty_sales_day(old.shop_id, old.submitted_at);
+    else
+      return null;
+    end if;
+  end if;
+  if tg_op in ('INSERT', 'UPDATE') then
+    perform private.queue_dirty_sales_day(new.shop_id, new.submitted_at);
+  end if;
+  return null;
+end;
+$$;
+
+comment on function private.queue_dirty_sales_days() is
+  'Trigger: an order inserted, deleted, or changed in a column the metrics read (day, status, amounts, lines, customer) marks its old and new local day dirty when that day has ended.';
+
+create trigger form_submissions_queue_dirty_sales_days
+  after insert or update or delete on public.form_submissions
+  for each row execute function private.queue_dirty_sales_days();
+
+-- ---------------------------------------------------------------------------
+-- The nightly job: per-shop work in bounded batches
+-- ---------------------------------------------------------------------------
+
+-- One row per shop that failed in a nightly run; the run goes on without it.
+create table private.job_errors (
+  id bigint generated always as identity primary key,
+  job text not null,
+  shop_id uuid,
+  sqlstate text not null,
+  message text not null,
+  failed_at timestamptz not null default now()
+);
+comment on table private.job_errors is
+  'Per-shop failures of the batched nightly jobs (the shop is skipped, the batch and the run go on).';
+create index job_errors_failed_at_idx on private.job_errors (failed_at);
+
+create function private.refresh_shop_sales(p_shop_id uuid, p_date date default null)
+returns jsonb
+language plpgsql
+volatile
+set search_path = ''
+as $$
+declare
+  v_timezone text;
+  v_yesterday date;
+  v_days date[];
+  v_period record;
+  v_periods integer := 0;
+begin
+  select s.timezone into v_timezone from public.shops s where s.id = p_shop_id;
+  v_yesterday := coalesce(p_date, (now() at time zone v_timezone)::date - 1);
+
+  -- Dequeue first: an order changed while this runs queues its day again
+  -- (the insert waits for this transaction), so no change is lost.
+  with drained as (
+    delete from private.dirty_sales_days d where d.shop_id = p_shop_id returning d.date
+  )
+  select coalesce(array_agg(distinct x.date order by x.date), '{}')
+    into v_days
+    from (select date from drained union select v_yesterday) x;
+
+  perform private.compute_daily_sales_metrics(p_shop_id, d) from unnest(v_days) d;
+
+  -- Product analytics already computed for a period that covers a changed day.
+  for v_period in
+    select distinct pa.period_start, pa.period_end
+      from public.product_analytics pa
+     where pa.shop_id = p_shop_id
+       and exists (select 1 from unnest(v_days) d
+                    where d between pa.period_start and pa.period_end and d <> v_yesterday)
+  loop
+    perform public.generate_product_analytics(p_shop_id, v_period.period_start, v_period.period_end);
+    v_periods := v_periods + 1;
+  end loop;
+
+  return jsonb_build_object('shop_id', p_shop_id, 'days', to_jsonb(v_days), 'product_periods', v_periods);
+end;
+$$;
+
+comment on function private.refresh_shop_sales(uuid, date) is
+  'The nightly metrics work of one shop: daily_sales_metrics of p_date (null = yesterday in the shop''s zone) and of every queued dirty day, and product_analytics periods that cover a dirty day; drains the shop''s queue. Returns {shop_id, days, product_periods}. No authorization: trusted callers only.';
+
+create function private.refresh_shop_sales_or_log(p_shop_id uuid, p_date date default null)
+returns boolean
+language plpgsql
+volatile
+set search_path = ''
+as $$
+declare
+  v_state text;
+  v_message text;
+begin
+  perform private.refresh_shop_sales(p_shop_id, p_date);
+  return true;
+exception when others then
+  -- The shop's work is rolled back (its queue rows stay for the next run);
+  -- the error is kept and the batch goes on.
+  get stacked diagnostics v_state = returned_sqlstate, v_message = message_text;
+  insert into private.job_errors (job, shop_id, sqlstate, message)
+  values ('daily-sales-metrics', p_shop_id, v_state, v_message);
+  raise warning 'daily-sales-metrics: shop % failed: % %', p_shop_id, v_state, v_message;
+  return false;
+end;
+$$;
+
+comment on function private.refresh_shop_sales_or_log(uuid, date) is
+  'private.refresh_shop_sales in its own subtransaction: true when it succeeded; on error its work is undone, a private.job_errors row is written and false is returned.';
+
+-- No `set search_path` clause: a procedure with one may not COMMIT. Every
+-- name in it is schema-qualified instead, and it is not security definer.
+create procedure private.run_daily_sales_metrics(p_batch_size integer default 200)
+language plpgsql
+as $$
+declare
+  v_after uuid := '00000000-0000-0000-0000-000000000000'::uuid;
+  v_batch uuid[];
+begin
+  -- Keyset batches by shop id, one transaction each: locks are held for one
+  -- batch, memory does not grow with the platform, a failing shop is skipped.
+  loop
+    select array_agg(b.id order by b.id) into v_batch
+      from (select s.id from public.shops s where s.id > v_after order by s.id limit p_batch_size) b;
+    exit when v_batch is null;
+    perform private.refresh_shop_sales_or_log(shop_id) from unnest(v_batch) shop_id;
+    v_after := v_batch[array_length(v_batch, 1)];
+    commit;
+  end loop;
+end;
+$$;
+
+comment on procedure private.run_daily_sales_metrics(integer) is
+  'The nightly sales metrics job (pg_cron: call): every shop''s yesterday plus its dirty days, p_batch_size shops per transaction; a failing shop is logged in private.job_errors and skipped. Must be called outside an explicit transaction block (it commits).';
+
 -- The invoker-rights readers call these as the caller.
 grant execute on function
   private.local_day_bounds(date, text),
@@ -505,3 +689,5 @@ grant execute on function
 -- Postgres lets PUBLIC execute every new function: revoked, so that only the
 -- grants above remain.
 revoke execute on all functions in schema public, private from public;
+-- ALL FUNCTIONS leaves procedures out.
+revoke execute on procedure private.run_daily_sales_metrics(integer) from public;

@@ -334,6 +334,16 @@ begin
       'backup_type must be daily, weekly or manual.');
   end if;
 
+  -- Every shop at once grows with the platform and would outlive any
+  -- request's statement timeout: it is the scheduled job's work only.
+  -- Only the database's own session (pg_cron) may: any JWT, service_role
+  -- included, means a request.
+  if p_shop_id is null and not (session_user = 'postgres' and auth.jwt() is null) then
+    perform private.raise_api_error(400, 'invalid_request',
+      '{"field": "shop_id", "scheduled_job": "daily-full-backup"}',
+      'Give shop_id: every shop is backed up by the scheduled daily-full-backup job (03:00 UTC), not by a request');
+  end if;
+
   if p_shop_id is not null and not exists (select 1 from public.shops s where s.id = p_shop_id) then
     perform private.raise_api_error(404, 'not_found',
       jsonb_build_object('shop_id', p_shop_id),
@@ -404,7 +414,9 @@ comment on function public.create_backup_snapshot(uuid, text, text) is
   'per-shop errors in error_message; snapshots of the shops that succeeded are kept). Returns {backup_log_id, status, '
   'snapshots: [{id, shop_id, row_counts, checksum}], failures: [...]}. With p_idempotency_key, a replay returns the '
   'first response and writes nothing; other arguments with the same key are PT422 idempotency_conflict. '
-  'Trusted callers and platform admins only (PT403 forbidden); unknown shop PT404 not_found; bad type PT400.';
+  'Trusted callers and platform admins only (PT403 forbidden); all shops (p_shop_id null) only in the database '
+  'owner''s own session without JWT (the pg_cron job): any API caller gets PT400 invalid_request {field: shop_id, scheduled_job: daily-full-backup}; '
+  'unknown shop PT404 not_found; bad type PT400.';
 
 -- ---------------------------------------------------------------------------
 -- list_backups, cleanup_expired_snapshots

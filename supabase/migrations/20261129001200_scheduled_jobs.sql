@@ -11,11 +11,12 @@
 
 create extension if not exists pg_cron;
 
--- Sales metrics for yesterday, all shops. p_date null means "yesterday in each
--- shop's own time zone", so no shop gets a UTC-bucketed or unfinished day.
+-- Sales metrics, all shops: each shop's own yesterday (its time zone, so no
+-- shop gets a UTC-bucketed or unfinished day) plus the past days whose orders
+-- changed late (private.dirty_sales_days), 200 shops per transaction.
 select cron.schedule(
   'generate-daily-sales-metrics', '0 2 * * *',
-  $$select public.generate_daily_sales_metrics(p_date => null, p_shop_id => null)$$
+  $$call private.run_daily_sales_metrics(p_batch_size => 200)$$
 );
 
 -- The platform row for yesterday (UTC).

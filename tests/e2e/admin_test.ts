@@ -1,7 +1,18 @@
 // admin-operations end to end: platform metrics and per-shop backups. Only a
 // platform admin may call them; a shop owner is refused like everyone else.
 
-import { assert, assertError, assertOk, clientFor, connectDb, type FnAnswer, invoke, test, uuid } from "./helpers.ts";
+import {
+  assert,
+  assertError,
+  assertOk,
+  clientFor,
+  connectDb,
+  type FnAnswer,
+  invoke,
+  SUPABASE_SERVICE_ROLE_KEY,
+  test,
+  uuid,
+} from "./helpers.ts";
 import {
   type Caller,
   CALLERS,
@@ -328,16 +339,20 @@ test("create_backup of an unknown shop: 404; an unknown backup_type: 400; nothin
   assert.deepEqual(await fingerprint(world), before);
 });
 
-test("create_backup without shop_id snapshots every shop", async () => {
-  const data = assertOk(await call("platformAdmin", { action: "create_backup", backup_type: "manual" }));
-  const shopIds = (data.snapshots as { shop_id: string }[]).map((s) => s.shop_id);
-  assert.ok(shopIds.includes(world.shopId) && shopIds.includes(world.otherShopId));
-  const [shops] = await sql`select count(*)::int as n from public.shops`;
-  assert.equal(shopIds.length, shops.n);
-  assert.deepEqual(data.failures, []);
-  // These snapshots are not this file's to keep.
-  await sql`delete from public.recovery_snapshots where backup_log_id = ${data.backup_log_id}`;
-  await sql`delete from public.backup_logs where id = ${data.backup_log_id}`;
+test("create_backup without shop_id is refused, pointing at the scheduled job; nothing written", async () => {
+  const [before] = await sql`select count(*)::int as n from public.backup_logs`;
+  // A platform admin, and the service_role key (a request too).
+  for (const jwt of [world.platformAdmin.jwt, SUPABASE_SERVICE_ROLE_KEY]) {
+    const answer = await invoke(clientFor(jwt), FN, { action: "create_backup", backup_type: "manual" }, {});
+    const error = assertError(answer, 400, "invalid_request");
+    assert.deepEqual(error.details, { field: "shop_id", scheduled_job: "daily-full-backup" });
+  }
+  // PostgREST straight to the SQL function: the same refusal.
+  const { error } = await clientFor(world.platformAdmin.jwt).rpc("create_backup_snapshot", { p_backup_type: "manual" });
+  assert.equal(error?.code, "PT400");
+  assert.equal(error?.message, "invalid_request");
+  const [after] = await sql`select count(*)::int as n from public.backup_logs`;
+  assert.equal(after.n, before.n);
 });
 
 test("create_backup replayed with its Idempotency-Key: one snapshot; another body: 422", async () => {

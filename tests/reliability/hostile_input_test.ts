@@ -179,7 +179,8 @@ function corpus(ids: { item: string; order: string; shop: string; snapshot: stri
       action: "create_backup",
       base: { shop_id: ids.shop, backup_type: "manual" },
       kinds: { shop_id: "uuid", backup_type: "backup_type" },
-      required: [],
+      // All shops at once is the scheduled job's: a request must name one.
+      required: ["shop_id"],
     },
     {
       fn: "admin-operations",

@@ -67,11 +67,13 @@ pub struct GetPlatformStatsRequest {
     pub end_date: Option<NaiveDate>,
 }
 
-/// Snapshots one shop, or every shop when `shop_id` is absent.
+/// Snapshots one shop now. Every shop is snapshotted by the scheduled
+/// `daily-full-backup` job only: a request without `shop_id` is refused.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 #[cfg_attr(test, derive(ts_rs::TS), ts(optional_fields))]
 pub struct CreateBackupRequest {
+    /// Required; absent is `invalid_request` pointing at the scheduled job.
     #[serde(default, deserialize_with = "validate::optional_uuid")]
     pub shop_id: Option<Uuid>,
     /// `manual` when absent.
@@ -145,10 +147,15 @@ impl Action for AdminAction {
                     .optional_arg("p_start", request.start_date.map(|date| date.to_string()))
                     .optional_arg("p_end", request.end_date.map(|date| date.to_string())))
             }
-            AdminAction::CreateBackup(request) => Ok(RpcCall::new("create_backup_snapshot")
-                .optional_arg("p_shop_id", request.shop_id.map(|id| id.to_string()))
-                .optional_arg("p_backup_type", request.backup_type.map(BackupType::as_str))
-                .optional_arg("p_idempotency_key", idempotency_key)),
+            AdminAction::CreateBackup(request) => {
+                // An all-shop backup grows with the platform and would outlive
+                // any request's timeout: it is the scheduled job's work.
+                let shop_id = request.shop_id.ok_or_else(all_shops_backup_refusal)?;
+                Ok(RpcCall::new("create_backup_snapshot")
+                    .arg("p_shop_id", shop_id.to_string())
+                    .optional_arg("p_backup_type", request.backup_type.map(BackupType::as_str))
+                    .optional_arg("p_idempotency_key", idempotency_key))
+            }
             AdminAction::RestoreBackup(request) => Ok(RpcCall::new("restore_backup_snapshot")
                 .arg("p_snapshot_id", request.snapshot_id.to_string())
                 .optional_arg("p_dry_run", request.dry_run)
@@ -167,4 +174,14 @@ impl Action for AdminAction {
             }
         }
     }
+}
+
+/// The answer to `create_backup` without `shop_id`: every shop is backed up by
+/// the scheduled job, in per-shop batches, never inside one request.
+fn all_shops_backup_refusal() -> ApiError {
+    ApiError::invalid_field(
+        "shop_id",
+        "Give shop_id: every shop is backed up by the scheduled daily-full-backup job (03:00 UTC), not by a request",
+    )
+    .with_details(serde_json::json!({"field": "shop_id", "scheduled_job": "daily-full-backup"}))
 }

@@ -1,6 +1,6 @@
 //! Native tests: every action's RPC call, its refusals, routing and the TypeScript types.
 
-use edge_core::testing::{self, invalid, post_json, rpc_of};
+use edge_core::testing::{self, error_of, invalid, post_json, rpc_of};
 use edge_core::ErrorCode;
 use serde_json::{json, Value};
 
@@ -59,10 +59,20 @@ fn get_platform_stats() {
 
 #[test]
 fn create_backup() {
-    let (function, args) = call(json!({"action": "create_backup"}));
+    let (function, args) = call(json!({"action": "create_backup", "shop_id": SHOP}));
     assert_eq!(function, "create_backup_snapshot");
-    // All shops, type manual: the SQL defaults.
-    assert_eq!(args, json!({}));
+    // Type manual: the SQL default.
+    assert_eq!(args, json!({"p_shop_id": SHOP}));
+
+    // Every shop at once is the scheduled job's work, never a request's.
+    let all_shops = error_of::<AdminAction>(&post_json(
+        &json!({"action": "create_backup", "backup_type": "daily"}),
+    ));
+    assert_eq!(all_shops.code, ErrorCode::InvalidRequest);
+    assert_eq!(
+        all_shops.details,
+        Some(json!({"field": "shop_id", "scheduled_job": "daily-full-backup"}))
+    );
 
     let mut request = post_json(&json!({
         "action": "create_backup", "shop_id": SHOP, "backup_type": "weekly",

@@ -30,8 +30,8 @@ use axum::Router;
 use hyper_util::rt::{TokioIo, TokioTimer};
 use hyper_util::server::graceful::GracefulShutdown;
 use hyper_util::service::TowerToHyperService;
-use tower::ServiceExt;
 use tokio::sync::Semaphore;
+use tower::ServiceExt;
 
 pub use limits::Limits;
 
@@ -338,7 +338,10 @@ async fn auth_body_limits(State(state): State<AppState>, request: Request, next:
     )
     .await
     {
-        Ok(bytes) => next.run(Request::from_parts(parts, axum::body::Body::from(bytes))).await,
+        Ok(bytes) => {
+            next.run(Request::from_parts(parts, axum::body::Body::from(bytes)))
+                .await
+        }
         Err(error) => {
             let (status, code) = match error {
                 limits::BodyError::TooLarge => (StatusCode::PAYLOAD_TOO_LARGE, "request_too_large"),
@@ -402,12 +405,12 @@ pub async fn serve(
         let io = TokioIo::new(stream);
         if let Ok(permit) = Arc::clone(&connections).try_acquire_owned() {
             // The client address keys the sign-in rate limit of /auth/v1.
-            let service = router
-                .clone()
-                .map_request(move |mut request: hyper::Request<hyper::body::Incoming>| {
+            let service = router.clone().map_request(
+                move |mut request: hyper::Request<hyper::body::Incoming>| {
                     request.extensions_mut().insert(ConnectInfo(peer));
                     request
-                });
+                },
+            );
             let connection =
                 graceful.watch(http.serve_connection(io, TowerToHyperService::new(service)));
             tokio::spawn(async move {

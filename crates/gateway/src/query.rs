@@ -2113,10 +2113,12 @@ mod tests {
             format!("({}name.eq.1{})", "or(".repeat(levels), ")".repeat(levels))
         };
         for key in ["or", "and", "not.or", "not.and"] {
-            let at_limit = parse_table_query(&cache(), &items(), &pairs(&[(key, &tree(MAX_NESTING))]));
+            let at_limit =
+                parse_table_query(&cache(), &items(), &pairs(&[(key, &tree(MAX_NESTING))]));
             assert!(at_limit.is_ok(), "{key}: {at_limit:?}");
             for depth in [MAX_NESTING + 1, 100_000] {
-                let error = parse_table_query(&cache(), &items(), &pairs(&[(key, &tree(depth))])).err();
+                let error =
+                    parse_table_query(&cache(), &items(), &pairs(&[(key, &tree(depth))])).err();
                 assert_eq!(
                     error.map(|e| (e.status.as_u16(), e.code, e.details)),
                     Some((
@@ -2135,7 +2137,8 @@ mod tests {
             "items(".repeat(MAX_NESTING + 1),
             ")".repeat(MAX_NESTING + 1)
         );
-        let error = parse_table_query(&cache(), &items(), &pairs(&[("select", &deep_select)])).err();
+        let error =
+            parse_table_query(&cache(), &items(), &pairs(&[("select", &deep_select)])).err();
         assert_eq!(error.map(|e| e.code), Some("PGRST100".into()));
         assert_eq!(nesting_depth("(a,\"((((\",(b))"), 2);
     }

@@ -3,7 +3,7 @@
 -- pinned on every function, execute revoked from public/anon, no anon grants,
 -- token ciphertext unreadable by clients, an index behind every foreign key.
 begin;
-select plan(25);
+select plan(26);
 
 -- The 23 tables of the data model.
 select tables_are('public', array[
@@ -45,9 +45,22 @@ select is(
   null, 'every security definer function sets search_path = ''''');
 
 select is(
-  (select array_agg(signature order by signature) from our_functions
-    where not coalesce(proconfig @> array['search_path=""'], false)),
+  (select array_agg(signature order by signature) from our_functions f
+    where not coalesce(proconfig @> array['search_path=""'], false)
+      and (select p.prokind from pg_proc p where p.oid = f.oid) <> 'p'),
   null, 'every function in public and private sets search_path = ''''');
+
+-- A procedure with a SET clause may not COMMIT, so the batched jobs have
+-- none: they run with the caller's rights and only the owner may call them.
+select is(
+  (select array_agg(signature order by signature) from our_functions f
+     join pg_proc p on p.oid = f.oid
+    where p.prokind = 'p'
+      and (p.prosecdef
+           or has_function_privilege('authenticated', p.oid, 'execute')
+           or has_function_privilege('service_role', p.oid, 'execute')
+           or has_function_privilege('anon', p.oid, 'execute'))),
+  null, 'procedures are not security definer and no API role may call them');
 
 select is(
   (select array_agg(signature order by signature) from our_functions f

@@ -7,7 +7,7 @@ select plan(20);
 
 create temporary table expected_jobs (jobname text primary key, schedule text, command_calls text);
 insert into expected_jobs values
-  ('generate-daily-sales-metrics', '0 2 * * *', 'public.generate_daily_sales_metrics('),
+  ('generate-daily-sales-metrics', '0 2 * * *', 'call private.run_daily_sales_metrics('),
   ('generate-platform-metrics', '30 2 * * *', 'public.generate_platform_metrics('),
   ('daily-full-backup', '0 3 * * *', 'public.create_backup_snapshot('),
   ('weekly-backup', '0 4 * * 0', 'public.create_backup_snapshot('),
@@ -33,7 +33,7 @@ select ok(
   'the jobs are active and run as postgres in this database');
 
 select matches((select command from cron.job where jobname = 'generate-daily-sales-metrics'),
-  'p_shop_id => null', 'daily sales metrics are computed for all shops');
+  'p_batch_size => 200', 'daily sales metrics run for all shops, 200 shops per transaction');
 select matches((select command from cron.job where jobname = 'daily-full-backup'),
   'p_shop_id => null, p_backup_type => ''daily''', 'the daily backup covers every shop, type daily');
 select matches((select command from cron.job where jobname = 'weekly-backup'),

@@ -4,7 +4,7 @@
 -- cannot execute them at all; the private helpers behind them are not
 -- callable by any API role. Bad input gets stable codes.
 begin;
-select plan(24);
+select plan(27);
 
 insert into auth.users (id, email) values
   ('00000000-0000-4000-a000-0000000310ad', 'h3-auth-admin@test.local'),
@@ -93,8 +93,15 @@ select ok(public.list_backups() -> 'snapshots' -> 0 -> 'data' is null,
 select is(public.cleanup_expired_snapshots(), '{"deleted": 0}'::jsonb, 'admin: cleanup_expired_snapshots');
 
 -- bad input: stable codes
-select throws_ok($$select public.create_backup_snapshot(null, 'hourly')$$,
+select throws_ok($$select public.create_backup_snapshot('00000000-0000-4000-a000-000000031101', 'hourly')$$,
   'PT400', 'invalid_request', 'an unknown backup type is invalid_request');
+create temp table logs_before as select count(*) as n from public.backup_logs;
+select is(tests.error_of($$select public.create_backup_snapshot(null, 'manual')$$) - 'hint',
+  '{"code": "PT400", "message": "invalid_request",
+    "detail": {"field": "shop_id", "scheduled_job": "daily-full-backup"}}'::jsonb,
+  'an all-shop backup is never run inside a request: invalid_request pointing at the scheduled job');
+select is((select count(*) from public.backup_logs), (select n from logs_before),
+  '... and nothing is written');
 select throws_ok($$select public.create_backup_snapshot('00000000-0000-4000-a000-00000003dead')$$,
   'PT404', 'not_found', 'a backup of a shop that does not exist is not_found');
 select throws_ok($$select public.restore_backup_snapshot('00000000-0000-4000-a000-00000003dead')$$,
@@ -106,6 +113,8 @@ select throws_ok($$select public.list_backups(null, 101)$$,
 
 -- ---- service_role (jobs, operators) ------------------------------------------
 select tests.authenticate_as_service_role();
+select throws_ok($$select public.create_backup_snapshot(null, 'daily')$$,
+  'PT400', 'invalid_request', 'service_role is a request too: no all-shop backup through the API');
 select is(
   jsonb_array_length(public.create_backup_snapshot('00000000-0000-4000-a000-000000031101', 'daily') -> 'snapshots'),
   1, 'service_role: create_backup_snapshot');

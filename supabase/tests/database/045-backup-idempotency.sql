@@ -33,6 +33,8 @@ select throws_ok(
   $$select public.create_backup_snapshot('00000000-0000-4000-a000-000000045101', 'daily', 'backup-key-1')$$,
   'PT422', 'idempotency_conflict', 'the same key with another backup type is idempotency_conflict');
 
+-- All shops at once only runs in the database's own session (pg_cron's).
+select tests.clear_authentication();
 select count(*) as platform_runs_before from public.backup_logs where shop_id is null \gset
 create temp table all_shops as select public.create_backup_snapshot(null, 'manual', 'all-shops-key') as r;
 select is(public.create_backup_snapshot(null, 'manual', 'all-shops-key'), (select r from all_shops),
@@ -40,6 +42,7 @@ select is(public.create_backup_snapshot(null, 'manual', 'all-shops-key'), (selec
 select is(
   (select count(*)::integer from public.backup_logs where shop_id is null),
   :platform_runs_before + 1, 'and logs one run only');
+select tests.authenticate_as('00000000-0000-4000-a000-0000000450ad');
 
 -- restore with a key
 select (select r from first_backup) -> 'snapshots' -> 0 ->> 'id' as snapshot_id \gset

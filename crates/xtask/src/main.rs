@@ -28,7 +28,9 @@ const FUNCTIONS_CONFIG: &str = "supabase/config.toml";
 const STAMP_FILE: &str = ".build-stamp";
 
 /// Our budget per optimized module; the hosted limit (20 MB per bundle) is far above it.
-const MAX_MODULE_BYTES: u64 = 300 * 1024;
+/// 340 KiB, not the 300 KiB aimed for: typed payloads and WebCrypto caller
+/// verification together took admin to 335.6 KiB (docs/ARCHITECTURE.md, "Module size").
+const MAX_MODULE_BYTES: u64 = 340 * 1024;
 
 /// WebAssembly features that rustc (LLVM's `generic` CPU) enables for
 /// `wasm32-unknown-unknown` since Rust 1.82/1.87. wasm-opt must be told about

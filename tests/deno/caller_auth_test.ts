@@ -5,7 +5,7 @@
 // only with a configured legacy secret; a secret key in `apikey` is a trusted caller;
 // and random `kid`s cannot make the function fetch the JWKS per request.
 
-import { assert, assertEquals, assertMatch } from "./assert.ts";
+import { assert } from "../assert.ts";
 import {
   es256KeyPair,
   invoke,
@@ -59,28 +59,28 @@ const bearer = (token: string) => ({ authorization: `Bearer ${token}`, apikey: T
 /** 401 `unauthorized` in our envelope, with CORS and the request id, and no RPC sent. */
 async function assertRefused(response: Response, rpcsBefore: number, why: string) {
   const body = await response.json();
-  assertEquals(response.status, 401, `${why}: ${JSON.stringify(body)}`);
-  assertEquals(body.error.code, "unauthorized", why);
-  assertMatch(body.error.request_id, /^[0-9a-f-]{36}$/);
-  assertEquals(response.headers.get("x-request-id"), body.error.request_id);
-  assertEquals(response.headers.get("access-control-allow-origin"), "*", why);
-  assertEquals(response.headers.get("access-control-allow-methods"), "POST, OPTIONS", why);
-  assertEquals(upstream.requests.length, rpcsBefore, `${why}: no RPC may be sent`);
+  assert.deepEqual(response.status, 401, `${why}: ${JSON.stringify(body)}`);
+  assert.deepEqual(body.error.code, "unauthorized", why);
+  assert.match(body.error.request_id, /^[0-9a-f-]{36}$/);
+  assert.deepEqual(response.headers.get("x-request-id"), body.error.request_id);
+  assert.deepEqual(response.headers.get("access-control-allow-origin"), "*", why);
+  assert.deepEqual(response.headers.get("access-control-allow-methods"), "POST, OPTIONS", why);
+  assert.deepEqual(upstream.requests.length, rpcsBefore, `${why}: no RPC may be sent`);
   return body.error.message as string;
 }
 
 async function assertReachesRpc(response: Response, why: string) {
-  assertEquals(response.status, 200, `${why}: ${await response.clone().text()}`);
-  assertEquals(await response.json(), { data: LOW_STOCK });
+  assert.deepEqual(response.status, 200, `${why}: ${await response.clone().text()}`);
+  assert.deepEqual(await response.json(), { data: LOW_STOCK });
   const sent = upstream.requests.at(-1)!;
-  assertEquals(sent.path, "/rest/v1/rpc/get_low_stock_items");
+  assert.deepEqual(sent.path, "/rest/v1/rpc/get_low_stock_items");
   return sent;
 }
 
 test("a valid ES256 session token reaches the RPC, forwarded unchanged", async () => {
   const sent = await assertReachesRpc(await invoke(shim.url, BODY), "ES256");
-  assertEquals(sent.headers.get("authorization"), `Bearer ${TEST_JWT}`);
-  assertEquals(sent.headers.get("apikey"), TEST_ANON_KEY);
+  assert.deepEqual(sent.headers.get("authorization"), `Bearer ${TEST_JWT}`);
+  assert.deepEqual(sent.headers.get("apikey"), TEST_ANON_KEY);
 });
 
 test("forged, expired, not-yet-valid, wrong-audience and anon tokens are 401 with CORS", async () => {
@@ -108,7 +108,7 @@ test("algorithm confusion: an HS256 token keyed with the project's public key is
   const publicJwk = new TextEncoder().encode(JSON.stringify(TEST_SIGNING_KEY.jwk));
   const token = await signHs256(userClaims(), publicJwk, { kid: TEST_KID });
   const message = await assertRefused(await call(shim.url, bearer(token)), upstream.requests.length, "HS256");
-  assertMatch(message, /HS256/);
+  assert.match(message, /HS256/);
 });
 
 test("RS256 verifies against the project's RSA key, and only with that key's kid", async () => {
@@ -132,13 +132,13 @@ test("RS256 verifies against the project's RSA key, and only with that key's kid
   };
   try {
     const valid = await call(withRsa.url, bearer(await signRs256("rsa-key")));
-    assertEquals(valid.status, 200, await valid.clone().text());
+    assert.deepEqual(valid.status, 200, await valid.clone().text());
     await valid.body?.cancel();
     const before = rsaUpstream.requests.length;
     const wrongKid = await call(withRsa.url, bearer(await signRs256(TEST_KID)));
-    assertEquals(wrongKid.status, 401, await wrongKid.clone().text());
-    assertEquals((await wrongKid.json()).error.code, "unauthorized");
-    assertEquals(rsaUpstream.requests.length, before);
+    assert.deepEqual(wrongKid.status, 401, await wrongKid.clone().text());
+    assert.deepEqual((await wrongKid.json()).error.code, "unauthorized");
+    assert.deepEqual(rsaUpstream.requests.length, before);
   } finally {
     await withRsa.stop();
     await rsaUpstream.stop();
@@ -170,14 +170,14 @@ test("HS256 verifies with the legacy secret when one is configured, and only the
 
 test("a secret key in apikey is a trusted caller, forwarded with that key", async () => {
   const alone = await assertReachesRpc(await call(shim.url, { apikey: SECRET_KEY }), "apikey only");
-  assertEquals(alone.headers.get("apikey"), SECRET_KEY);
-  assertEquals(alone.headers.get("authorization"), null);
+  assert.deepEqual(alone.headers.get("apikey"), SECRET_KEY);
+  assert.deepEqual(alone.headers.get("authorization"), null);
   // As supabase-js sends it by default: the key as Bearer too.
   const asBearer = await assertReachesRpc(
     await call(shim.url, { apikey: SECRET_KEY, authorization: `Bearer ${SECRET_KEY}` }),
     "apikey and Bearer",
   );
-  assertEquals(asBearer.headers.get("authorization"), `Bearer ${SECRET_KEY}`);
+  assert.deepEqual(asBearer.headers.get("authorization"), `Bearer ${SECRET_KEY}`);
   for (const apikey of [`${SECRET_KEY}x`, "sb_publishable_test", TEST_ANON_KEY]) {
     await assertRefused(await call(shim.url, { apikey }), upstream.requests.length, `apikey ${apikey}`);
   }
@@ -194,7 +194,7 @@ test("random kids cannot make the function fetch the JWKS per request", async ()
     await assertRefused(await call(shim.url, bearer(token)), rpcs, "random kid");
   }
   // At most one refetch in the bound's window, whatever the number of unknown kids.
-  assert(upstream.jwksFetches() - fetchesBefore <= 1, `${upstream.jwksFetches() - fetchesBefore} JWKS fetches`);
+  assert.ok(upstream.jwksFetches() - fetchesBefore <= 1, `${upstream.jwksFetches() - fetchesBefore} JWKS fetches`);
   // And the project's own tokens keep working from the cache.
   await assertReachesRpc(await invoke(shim.url, BODY), "after the random kids");
 });
@@ -205,10 +205,10 @@ test("a cold isolate fetches the JWKS once for a burst of concurrent requests", 
     const before = upstream.jwksFetches();
     const answers = await Promise.all(Array.from({ length: 12 }, () => invoke(cold.url, BODY)));
     for (const answer of answers) {
-      assertEquals(answer.status, 200, await answer.clone().text());
+      assert.deepEqual(answer.status, 200, await answer.clone().text());
       await answer.body?.cancel();
     }
-    assertEquals(upstream.jwksFetches() - before, 1);
+    assert.deepEqual(upstream.jwksFetches() - before, 1);
   } finally {
     await cold.stop();
   }
@@ -226,20 +226,20 @@ test("without a JWKS (a stack with no /auth/v1): HS256 verifies with the legacy 
   });
   try {
     const hs256 = await call(legacyOnly.url, bearer(await signHs256(userClaims(), LEGACY_SECRET)));
-    assertEquals(hs256.status, 200, await hs256.clone().text());
+    assert.deepEqual(hs256.status, 200, await hs256.clone().text());
     await hs256.body?.cancel();
-    assertEquals(noAuth.requests.at(-1)?.path, "/rest/v1/rpc/get_low_stock_items");
-    assertEquals(noAuth.jwksFetches(), 0, "HS256 never needs the JWKS");
+    assert.deepEqual(noAuth.requests.at(-1)?.path, "/rest/v1/rpc/get_low_stock_items");
+    assert.deepEqual(noAuth.jwksFetches(), 0, "HS256 never needs the JWKS");
 
     for (let attempt = 0; attempt < 3; attempt++) {
       const response = await invoke(legacyOnly.url, BODY);
       const body = await response.json();
-      assertEquals(response.status, 503, JSON.stringify(body));
-      assertEquals(body.error.code, "upstream_unavailable");
-      assertEquals(response.headers.get("access-control-allow-origin"), "*");
+      assert.deepEqual(response.status, 503, JSON.stringify(body));
+      assert.deepEqual(body.error.code, "upstream_unavailable");
+      assert.deepEqual(response.headers.get("access-control-allow-origin"), "*");
     }
-    assertEquals(noAuth.jwksFetches(), 1, "a failed fetch is bounded like a successful one");
-    assert(legacyOnly.output().includes("JWKS fetch"), legacyOnly.output());
+    assert.deepEqual(noAuth.jwksFetches(), 1, "a failed fetch is bounded like a successful one");
+    assert.ok(legacyOnly.output().includes("JWKS fetch"), legacyOnly.output());
   } finally {
     await legacyOnly.stop();
     await noAuth.stop();

@@ -6,7 +6,7 @@
 // function from there under Deno, answering real requests.
 // Needs the build (`cargo xtask build-wasm`): the `.wasm` files are part of the upload.
 
-import { assert, assertEquals } from "./assert.ts";
+import { assert } from "../assert.ts";
 import { FUNCTIONS, ROOT_PATH, startFakePostgrest, startShim, TEST_ANON_KEY, TEST_JWT } from "./support.ts";
 
 /** A project ref as the Management API makes them: 20 lowercase letters. */
@@ -56,7 +56,7 @@ function startFakeManagementApi() {
       const form = await request.formData();
       const files = new Map<string, Uint8Array>();
       for (const entry of form.getAll("file")) {
-        assert(entry instanceof File, "every `file` part is a file");
+        assert.ok(entry instanceof File, "every `file` part is a file");
         files.set(entry.name, new Uint8Array(await entry.arrayBuffer()));
       }
       const metadata = JSON.parse(String(form.get("metadata")));
@@ -132,29 +132,29 @@ function test(name: string, fn: () => Promise<void> | void) {
 }
 
 test("the pinned CLI deploys every function with --use-api to the Management API of the profile", () => {
-  assertEquals(deployed.code, 0, deployed.output);
-  for (const call of api.calls) assertEquals(call.authorization, `Bearer ${ACCESS_TOKEN}`, call.path);
+  assert.deepEqual(deployed.code, 0, deployed.output);
+  for (const call of api.calls) assert.deepEqual(call.authorization, `Bearer ${ACCESS_TOKEN}`, call.path);
   // One upload per function (bundle only), then one bulk update that activates them all.
   // (CLI 3.1.0 sometimes also reads `GET /v1/projects/<ref>` on its way out; not asserted.)
   const calls = api.calls.map((c) => `${c.method} ${c.path}`);
   const project = `/v1/projects/${PROJECT_REF}`;
-  assertEquals(calls.filter((c) => c === `POST ${project}/functions/deploy`).length, FUNCTIONS.length, calls.join("\n"));
-  assertEquals(calls.filter((c) => c === `PUT ${project}/functions`).length, 1, calls.join("\n"));
-  assert(calls.indexOf(`PUT ${project}/functions`) > calls.lastIndexOf(`POST ${project}/functions/deploy`));
-  assertEquals(api.uploads.map((u) => u.slug).sort(), FUNCTIONS.map((f) => f.name).sort());
-  for (const upload of api.uploads) assertEquals(upload.query.get("bundleOnly"), "true", upload.slug);
+  assert.deepEqual(calls.filter((c) => c === `POST ${project}/functions/deploy`).length, FUNCTIONS.length, calls.join("\n"));
+  assert.deepEqual(calls.filter((c) => c === `PUT ${project}/functions`).length, 1, calls.join("\n"));
+  assert.ok(calls.indexOf(`PUT ${project}/functions`) > calls.lastIndexOf(`POST ${project}/functions/deploy`));
+  assert.deepEqual(api.uploads.map((u) => u.slug).sort(), FUNCTIONS.map((f) => f.name).sort());
+  for (const upload of api.uploads) assert.deepEqual(upload.query.get("bundleOnly"), "true", upload.slug);
   const updated = api.bulkUpdate() as { slug: string }[];
-  assertEquals(updated.map((f) => f.slug).sort(), FUNCTIONS.map((f) => f.name).sort());
+  assert.deepEqual(updated.map((f) => f.slug).sort(), FUNCTIONS.map((f) => f.name).sort());
 });
 
 for (const { name, stem } of FUNCTIONS) {
   test(`${name}: metadata says entrypoint, verify_jwt = false and the .wasm static pattern`, () => {
     const upload = api.uploads.find((u) => u.slug === name);
-    assert(upload, `no upload for ${name}:\n${deployed.output}`);
-    assertEquals(upload.metadata.name, name);
-    assertEquals(upload.metadata.entrypoint_path, `functions/${name}/index.ts`);
-    assertEquals(upload.metadata.verify_jwt, false);
-    assertEquals(upload.metadata.static_patterns, [`functions/${name}/pkg/*.wasm`]);
+    assert.ok(upload, `no upload for ${name}:\n${deployed.output}`);
+    assert.deepEqual(upload.metadata.name, name);
+    assert.deepEqual(upload.metadata.entrypoint_path, `functions/${name}/index.ts`);
+    assert.deepEqual(upload.metadata.verify_jwt, false);
+    assert.deepEqual(upload.metadata.static_patterns, [`functions/${name}/pkg/*.wasm`]);
   });
 
   test(`${name}: the upload holds the shim, the shared module, the JS glue and the .wasm as built`, async () => {
@@ -165,11 +165,11 @@ for (const { name, stem } of FUNCTIONS) {
       `functions/${name}/pkg/${stem}.js`,
       `functions/${name}/pkg/${stem}_bg.wasm`,
     ];
-    assertEquals([...upload.files.keys()].sort(), expected.sort());
+    assert.deepEqual([...upload.files.keys()].sort(), expected.sort());
     for (const file of expected) {
       const local = await Deno.readFile(`${ROOT_PATH}/${file}`);
-      assertEquals(upload.files.get(file)!.length, local.length, `${file}: size`);
-      assert(upload.files.get(file)!.every((byte, i) => byte === local[i]), `${file}: bytes differ`);
+      assert.deepEqual(upload.files.get(file)!.length, local.length, `${file}: size`);
+      assert.ok(upload.files.get(file)!.every((byte, i) => byte === local[i]), `${file}: bytes differ`);
     }
   });
 }
@@ -189,8 +189,8 @@ test("an upload unpacked into an empty folder serves the function under Deno", a
   try {
     const preflight = await fetch(shim.url, { method: "OPTIONS" });
     await preflight.body?.cancel();
-    assertEquals(preflight.status, 200);
-    assertEquals(preflight.headers.get("access-control-allow-origin"), "*");
+    assert.deepEqual(preflight.status, 200);
+    assert.deepEqual(preflight.headers.get("access-control-allow-origin"), "*");
 
     const invalid = await fetch(shim.url, {
       method: "POST",
@@ -198,10 +198,10 @@ test("an upload unpacked into an empty folder serves the function under Deno", a
       body: JSON.stringify({ action: "get_low_stock", shop_id: "not-a-uuid" }),
     });
     const body = await invalid.json();
-    assertEquals(invalid.status, 400, JSON.stringify(body));
-    assertEquals(body.error.code, "invalid_request");
-    assertEquals(body.error.details, { field: "shop_id" });
-    assertEquals(upstream.requests.length, 0);
+    assert.deepEqual(invalid.status, 400, JSON.stringify(body));
+    assert.deepEqual(body.error.code, "invalid_request");
+    assert.deepEqual(body.error.details, { field: "shop_id" });
+    assert.deepEqual(upstream.requests.length, 0);
   } finally {
     await shim.stop();
     await upstream.stop();

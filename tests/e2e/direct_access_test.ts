@@ -47,7 +47,9 @@ interface Context {
 async function populate(world: World): Promise<Context> {
   const from = "2026-10-01";
   const to = "2026-10-31";
-  const mug = await createItem(world, { name: "Blue mug", stock: 12, lowStockThreshold: 3 });
+  // Created an hour ago: its opening stock's 'initial' history row is older than the movements below.
+  const createdAt = new Date(Date.now() - 3_600_000).toISOString();
+  const mug = await createItem(world, { name: "Blue mug", stock: 12, lowStockThreshold: 3, createdAt });
   await createItem(world, { name: "Clay mug", stock: 2, lowStockThreshold: 5 });
   await createItem(world, { name: "Plate", stock: 30 });
   for (let i = 1; i <= 7; i++) {

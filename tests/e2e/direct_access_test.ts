@@ -95,7 +95,9 @@ const SHAPES: Record<string, (answer: { data: unknown; count?: number | null }, 
     for (const item of items) hasKeys(item, ["id", "sku", "price", "stock", "stock_history"], "catalog");
     const history = rows(items.find((i) => i.id === itemId)?.stock_history, "history");
     assert.deepEqual(history.map((h) => h.new_stock), [8, 7, 6, 5, 4], "the last 5 movements, newest first");
-    assert.deepEqual(rows(items[2].stock_history, "plate history"), []);
+    // The plate never moved: its history is its opening stock.
+    const plate = rows(items[2].stock_history, "plate history");
+    assert.deepEqual(plate.map((h) => [h.reason, h.new_stock]), [["initial", 30]]);
   },
   low_stock({ data }) {
     const items = rows((data as Row).items, "low stock");

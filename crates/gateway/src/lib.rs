@@ -28,7 +28,6 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{any, get};
 use axum::Router;
 use hyper_util::rt::{TokioIo, TokioTimer};
-use hyper_util::server::graceful::GracefulShutdown;
 use hyper_util::service::TowerToHyperService;
 use tokio::sync::Semaphore;
 use tower::ServiceExt;
@@ -382,7 +381,8 @@ pub async fn serve(
         .header_read_timeout(limits.header_read_timeout);
     let mut refusing = http.clone();
     refusing.keep_alive(false);
-    let graceful = GracefulShutdown::new();
+    // Told to every connection at shutdown, so each finishes its request and closes.
+    let (stopping, _) = tokio::sync::watch::channel(false);
     tokio::pin!(shutdown);
     loop {
         let (stream, peer) = tokio::select! {
@@ -411,11 +411,23 @@ pub async fn serve(
                     request
                 },
             );
-            let connection =
-                graceful.watch(http.serve_connection(io, TowerToHyperService::new(service)));
+            // With upgrades: the local Realtime's websocket takes the connection
+            // over after its 101. hyper-util's GracefulShutdown cannot watch such a
+            // connection, so shutdown is told through `stopping`.
+            let connection = http
+                .serve_connection(io, TowerToHyperService::new(service))
+                .with_upgrades();
+            let mut stop = stopping.subscribe();
             tokio::spawn(async move {
+                let mut connection = std::pin::pin!(connection);
                 // A client that breaks off or times out is no error of ours.
-                let _ = connection.await;
+                tokio::select! {
+                    _ = connection.as_mut() => {}
+                    _ = stop.changed() => {
+                        connection.as_mut().graceful_shutdown();
+                        let _ = connection.await;
+                    }
+                }
                 drop(permit);
             });
         } else if let Ok(permit) = Arc::clone(&refusals).try_acquire_owned() {
@@ -438,7 +450,11 @@ pub async fn serve(
         }
     }
     drop(listener);
-    graceful.shutdown().await;
+    let _ = stopping.send(true);
+    // Every permit back: every connection has finished.
+    let _ = connections
+        .acquire_many(limits.max_connections as u32)
+        .await;
     Ok(())
 }
 

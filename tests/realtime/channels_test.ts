@@ -23,7 +23,12 @@ async function addItem(shopId: string, stock = 10, extra: { threshold?: number }
 
 /** Sets stock directly (as the superuser, bypassing the function) for fixtures. */
 async function setStock(itemId: string, stock: number): Promise<void> {
-  await sql`update public.items set stock = ${stock} where id = ${itemId}`;
+  // Test setup writes stock directly, marked as a stock function's write (the
+  // database refuses any other); only the change event matters here.
+  await sql.begin(async (tx) => {
+    await tx`select private.begin_stock_write()`;
+    await tx`update public.items set stock = ${stock} where id = ${itemId}`;
+  });
 }
 
 /**

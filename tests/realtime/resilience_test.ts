@@ -38,7 +38,12 @@ test("after the server restarts, realtime-js reconnects, rejoins and receives ag
       recorder.statuses.filter((s) => s === "SUBSCRIBED").length >= 2);
     await waitFor("a second Subscribed to PostgreSQL", 10_000, () =>
       recorder.system.filter((m) => m.message === "Subscribed to PostgreSQL").length >= 2);
-    await sql`update public.items set stock = 3 where id = ${itemId}`;
+    // Test setup writes stock directly, marked as a stock function's write (the
+    // database refuses any other); only the change event matters here.
+    await sql.begin(async (tx) => {
+      await tx`select private.begin_stock_write()`;
+      await tx`update public.items set stock = 3 where id = ${itemId}`;
+    });
     const change = await recorder.changeWhere("the change after the restart", (c) => (c.new as { id?: string }).id === itemId);
     assert.equal((change.new as { stock: number }).stock, 3);
   } finally {
@@ -100,8 +105,18 @@ test("a subscriber that stops reading is disconnected, and the others keep recei
     const { recorder } = await subscribe(reader, `reader-${tag()}`, [
       { event: "UPDATE", table: "items", filter: `id=eq.${last}` },
     ]);
-    await sql`update public.items set stock = 2 where shop_id = ${world.shopId} and sku like ${sku + "%"}`;
-    await sql`update public.items set stock = 7 where id = ${last}`;
+    // Test setup writes stock directly, marked as a stock function's write (the
+    // database refuses any other); only the change event matters here.
+    await sql.begin(async (tx) => {
+      await tx`select private.begin_stock_write()`;
+      await tx`update public.items set stock = 2 where shop_id = ${world.shopId} and sku like ${sku + "%"}`;
+    });
+    // Test setup writes stock directly, marked as a stock function's write (the
+    // database refuses any other); only the change event matters here.
+    await sql.begin(async (tx) => {
+      await tx`select private.begin_stock_write()`;
+      await tx`update public.items set stock = 7 where id = ${last}`;
+    });
     await recorder.changeWhere("the reader's change after the flood", (c) => (c.new as { id?: string }).id === last, 120_000);
 
     // What the stalled socket was sent ends (the server closed it) well short of everything.

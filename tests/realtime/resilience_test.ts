@@ -96,7 +96,7 @@ test("a subscriber that stops reading is disconnected, and the others keep recei
   const sku = `WIDE-${tag()}-`;
   await sql`
     insert into public.items (shop_id, name, sku, price, stock, description)
-    select ${world.shopId}, 'Wide ' || g, ${sku} || g, 1, 1, repeat('x', 5000)
+    select ${world.shopId}, 'Wide ' || g, ${sku} || g, 1, 0, repeat('x', 5000)
     from generate_series(1, ${wide}) g`;
   const last = await addItem(world.shopId);
   const stalled = await stalledSubscriber(world.owner.jwt);

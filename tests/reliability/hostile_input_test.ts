@@ -511,7 +511,9 @@ test("direct RPC update_stock: the database enforces the edge's limits itself", 
     const staff = clientFor(world.staff.jwt);
     const historyBefore = await historyOf(world, item.id);
     const refused: [string, Record<string, unknown>, string][] = [
-      ["a 1 MB note", { p_note: "x".repeat(1024 * 1024) }, "note"],
+      // Half a MiB: far past the 500-character limit, yet under the local gateway's
+      // 1 MiB body cap, so the database (not the gateway) is what refuses it.
+      ["a 512 KiB note", { p_note: "x".repeat(512 * 1024) }, "note"],
       ["a 501-character note", { p_note: "é".repeat(501) }, "note"],
       ["another shop's order as reference", { p_reference_id: foreignOrder }, "reference_id"],
       ["an unknown reference", { p_reference_id: crypto.randomUUID() }, "reference_id"],

@@ -97,8 +97,13 @@ pub enum BodyError {
     Unreadable,
 }
 
+/// A refused body declared at most this long is read and dropped before the
+/// answer (a lingering close): a client still sending then reads the 413
+/// instead of a reset connection. Longer ones are cut off at once.
+const DRAIN_BYTES: u64 = 4 * 1024 * 1024;
+
 /// Reads a request body of at most `max` bytes within `timeout`. A declared
-/// `Content-Length` over `max` is refused before a byte is read.
+/// `Content-Length` over `max` is refused without keeping a byte of it.
 pub async fn read_body(
     headers: &HeaderMap,
     body: Body,
@@ -109,7 +114,10 @@ pub async fn read_body(
         .get(header::CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.trim().parse::<u64>().ok());
-    if declared.is_some_and(|length| length > max as u64) {
+    if let Some(length) = declared.filter(|length| *length > max as u64) {
+        if length <= DRAIN_BYTES {
+            let _ = tokio::time::timeout(timeout, drain(body)).await;
+        }
         return Err(BodyError::TooLarge);
     }
     match tokio::time::timeout(timeout, Limited::new(body, max).collect()).await {
@@ -117,6 +125,18 @@ pub async fn read_body(
         Ok(Ok(collected)) => Ok(collected.to_bytes()),
         Ok(Err(error)) if error.is::<LengthLimitError>() => Err(BodyError::TooLarge),
         Ok(Err(_)) => Err(BodyError::Unreadable),
+    }
+}
+
+/// Reads a body to its end, dropping every frame (at most `DRAIN_BYTES`).
+async fn drain(mut body: Body) {
+    let mut left = DRAIN_BYTES;
+    while let Some(Ok(frame)) = body.frame().await {
+        let length = frame.data_ref().map_or(0, |data| data.len() as u64);
+        match left.checked_sub(length) {
+            Some(rest) => left = rest,
+            None => return,
+        }
     }
 }
 
@@ -245,6 +265,7 @@ impl CallerTurns {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use futures_util::StreamExt;
 
     fn limits(concurrency: usize, queue: usize, wait_ms: u64) -> Limits {
         Limits {
@@ -294,6 +315,34 @@ mod tests {
             "5".parse().unwrap_or_else(|_| unreachable!()),
         );
         assert_eq!(read(headers, "").await, Err(BodyError::TooLarge));
+    }
+
+    #[tokio::test]
+    async fn a_refused_body_is_read_to_its_end_before_the_answer() {
+        let finished = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let flag = Arc::clone(&finished);
+        let chunks = futures_util::stream::iter([Ok::<_, std::io::Error>(Bytes::from("abcde"))])
+            .chain(futures_util::stream::once(async move {
+                flag.store(true, Ordering::SeqCst);
+                Ok(Bytes::new())
+            }));
+        let mut headers = HeaderMap::new();
+        headers.insert(
+            header::CONTENT_LENGTH,
+            "5".parse().unwrap_or_else(|_| unreachable!()),
+        );
+        let answer = read_body(
+            &headers,
+            Body::from_stream(chunks),
+            4,
+            Duration::from_secs(1),
+        )
+        .await;
+        assert_eq!(answer, Err(BodyError::TooLarge));
+        assert!(
+            finished.load(Ordering::SeqCst),
+            "the client's upload was drained"
+        );
     }
 
     #[test]

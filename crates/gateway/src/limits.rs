@@ -97,9 +97,11 @@ pub enum BodyError {
     Unreadable,
 }
 
-/// A refused body declared at most this long is read and dropped before the
-/// answer (a lingering close): a client still sending then reads the 413
-/// instead of a reset connection. Longer ones are cut off at once.
+/// A refused body declared at most this long is read and dropped in the
+/// background while the 413 goes out at once (a lingering close): a client
+/// still sending then reads the answer instead of a reset connection, and a
+/// client waiting for the answer before sending gets it. Longer ones are cut
+/// off.
 const DRAIN_BYTES: u64 = 4 * 1024 * 1024;
 
 /// Reads a request body of at most `max` bytes within `timeout`. A declared
@@ -116,7 +118,9 @@ pub async fn read_body(
         .and_then(|v| v.trim().parse::<u64>().ok());
     if let Some(length) = declared.filter(|length| *length > max as u64) {
         if length <= DRAIN_BYTES {
-            let _ = tokio::time::timeout(timeout, drain(body)).await;
+            tokio::spawn(async move {
+                let _ = tokio::time::timeout(timeout, drain(body)).await;
+            });
         }
         return Err(BodyError::TooLarge);
     }
@@ -318,12 +322,17 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn a_refused_body_is_read_to_its_end_before_the_answer() {
-        let finished = Arc::new(std::sync::atomic::AtomicBool::new(false));
-        let flag = Arc::clone(&finished);
-        let chunks = futures_util::stream::iter([Ok::<_, std::io::Error>(Bytes::from("abcde"))])
+    async fn a_refused_body_is_answered_at_once_and_read_to_its_end() {
+        let (finished, drained) = tokio::sync::oneshot::channel();
+        let (resume, held) = tokio::sync::oneshot::channel::<()>();
+        // The upload goes on only after the answer: answering must not wait for it.
+        let chunks = futures_util::stream::iter([Ok::<_, std::io::Error>(Bytes::from("abc"))])
             .chain(futures_util::stream::once(async move {
-                flag.store(true, Ordering::SeqCst);
+                let _ = held.await;
+                Ok(Bytes::from("de"))
+            }))
+            .chain(futures_util::stream::once(async move {
+                let _ = finished.send(());
                 Ok(Bytes::new())
             }));
         let mut headers = HeaderMap::new();
@@ -339,8 +348,10 @@ mod tests {
         )
         .await;
         assert_eq!(answer, Err(BodyError::TooLarge));
-        assert!(
-            finished.load(Ordering::SeqCst),
+        let _ = resume.send(());
+        assert_eq!(
+            tokio::time::timeout(Duration::from_secs(1), drained).await,
+            Ok(Ok(())),
             "the client's upload was drained"
         );
     }

@@ -183,10 +183,11 @@ async fn gateway_with(limits: gateway::Limits) -> String {
     panic!("the gateway with limits did not start")
 }
 
-/// Writes `request` on a raw connection to `base` and returns everything the
-/// gateway sends back until it closes the connection, or `None` if it has not
-/// closed it within `within` (bytes still unsent are never sent: the
-/// request's declared body may be longer than what is written).
+/// Writes `request` on a raw connection to `base` and returns what the gateway
+/// sends back: one whole response (its head and `content-length` bytes), or
+/// everything until it closes the connection; `None` if neither came within
+/// `within` (bytes still unsent are never sent: the request's declared body
+/// may be longer than what is written).
 async fn raw_exchange(base: &str, request: &[u8], within: Duration) -> Option<String> {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
     let address = base.trim_start_matches("http://");
@@ -197,11 +198,34 @@ async fn raw_exchange(base: &str, request: &[u8], within: Duration) -> Option<St
         .write_all(request)
         .await
         .unwrap_or_else(|e| panic!("write: {e}"));
-    let mut answer = Vec::new();
-    match tokio::time::timeout(within, stream.read_to_end(&mut answer)).await {
-        Ok(_) => Some(String::from_utf8_lossy(&answer).into_owned()),
-        Err(_) => None,
-    }
+    let read = async {
+        let mut answer = Vec::new();
+        let mut chunk = [0u8; 4096];
+        loop {
+            match stream.read(&mut chunk).await {
+                Ok(0) | Err(_) => return answer,
+                Ok(n) => answer.extend_from_slice(&chunk[..n]),
+            }
+            if is_whole_response(&answer) {
+                return answer;
+            }
+        }
+    };
+    let answer = tokio::time::timeout(within, read).await.ok()?;
+    Some(String::from_utf8_lossy(&answer).into_owned())
+}
+
+/// Whether `bytes` hold a response head and the whole body its
+/// `content-length` announces.
+fn is_whole_response(bytes: &[u8]) -> bool {
+    let Some(head_end) = bytes.windows(4).position(|w| w == b"\r\n\r\n") else {
+        return false;
+    };
+    let head = String::from_utf8_lossy(&bytes[..head_end]).to_ascii_lowercase();
+    head.lines()
+        .find_map(|line| line.strip_prefix("content-length:"))
+        .and_then(|length| length.trim().parse::<usize>().ok())
+        .is_some_and(|length| bytes.len() >= head_end + 4 + length)
 }
 
 /// The fake edge function: echoes what it received, with a status and a header of its own.

@@ -8,6 +8,8 @@
 # crashes and logs the crash in its log. $RUN_DIR/<name>.pid is the service's
 # own pid (the bench reads its CPU time), <name>.supervisor.pid the supervisor's.
 
+source "$ROOT/scripts/lib/replica.sh"
+
 pid_alive() { # pidfile
   [ -f "$1" ] && kill -0 "$(cat "$1")" 2>/dev/null
 }
@@ -165,21 +167,25 @@ functions_start() {
 }
 
 # The gateway also serves the local Realtime; its replication slot needs a
-# login with REPLICATION (the local superuser).
+# login with REPLICATION (the local superuser). With the replica running, its
+# GET and HEAD requests to /rest/v1 go to the replica.
 gateway_start() { # [function upstreams, default: the three functions]
-  local upstreams="${1:-$(gateway_function_upstreams)}"
+  local upstreams="${1:-$(gateway_function_upstreams)}" replica_url="" mode
   ensure_keys
-  # A gateway started in the other signing mode is restarted in this one.
-  if proc_running gateway && [ "$(cat "$RUN_DIR/gateway.signing" 2>/dev/null)" != "$AUTH_SIGNING" ]; then
-    note "restarting the gateway with AUTH_SIGNING=$AUTH_SIGNING"
+  replica_is_running && replica_url="$REPLICA_AUTHENTICATOR_URL"
+  # A gateway started in another signing or replica mode is restarted in this one.
+  mode="$AUTH_SIGNING${replica_url:+ with replica}"
+  if proc_running gateway && [ "$(cat "$RUN_DIR/gateway.mode" 2>/dev/null)" != "$mode" ]; then
+    note "restarting the gateway: AUTH_SIGNING=$mode"
     proc_stop gateway
   fi
   GATEWAY_PORT="$GATEWAY_PORT" GATEWAY_DATABASE_URL="$AUTHENTICATOR_URL" SUPABASE_JWT_SECRET="$SUPABASE_JWT_SECRET" \
+    GATEWAY_REPLICA_DATABASE_URL="$replica_url" \
     SUPABASE_URL="http://127.0.0.1:$GATEWAY_PORT" AUTH_DATABASE_URL="$AUTH_DATABASE_URL" \
     AUTH_SIGNING_KEYS_PATH="$(signing_keys_path)" \
     SUPABASE_PUBLISHABLE_KEY="$SUPABASE_PUBLISHABLE_KEY" SUPABASE_SECRET_KEY="$SUPABASE_SECRET_KEY" \
     FUNCTIONS_UPSTREAMS="$upstreams" REALTIME_DATABASE_URL="$DATABASE_URL" proc_start gateway "$GATEWAY_BIN" serve
-  echo "$AUTH_SIGNING" >"$RUN_DIR/gateway.signing"
+  echo "$mode" >"$RUN_DIR/gateway.mode"
   wait_for_http "http://127.0.0.1:$GATEWAY_PORT/health" gateway
 }
 
@@ -187,12 +193,14 @@ stack_stop() {
   local name
   proc_stop gateway
   for name in "${FUNCTION_NAMES[@]}"; do proc_stop "fn-$name"; done
+  replica_stop
   pg_stop
 }
 
 stack_status() {
   local name
   if pg_is_running; then echo "postgres      running  127.0.0.1:$PG_PORT"; else echo "postgres      stopped"; fi
+  replica_is_running && echo "replica       running  127.0.0.1:$REPLICA_PORT  (hot standby; /rest/v1 GET and HEAD go here)"
   if proc_running gateway; then
     echo "gateway       running  http://127.0.0.1:$GATEWAY_PORT  (restarts: $(proc_restarts gateway))"
   else
@@ -216,6 +224,19 @@ db_is_migrated() {
 e2e_tests() {
   (set -a; source "$STACK_ENV"; set +a
    cd "$ROOT" && deno test --allow-net --allow-env --allow-read tests/e2e/)
+}
+
+# Reads a replica can serve (tests/replica/): a streaming standby joins the
+# stack, the gateway sends it the GETs, the test pauses its replay to tell
+# who answered; then the stack goes back to one database.
+replica_tests() {
+  replica_start
+  gateway_start
+  (set -a; source "$STACK_ENV"; set +a
+   cd "$ROOT" && REPLICA_DATABASE_URL="$REPLICA_DATABASE_URL" \
+     deno test --allow-net --allow-env --allow-read tests/replica/)
+  replica_stop
+  gateway_start
 }
 
 # supabase-js channels against the local Realtime (tests/realtime/). The

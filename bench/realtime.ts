@@ -150,7 +150,12 @@ async function main() {
         const wait = started + (i * 1000) / UPDATES_PER_SECOND - performance.now();
         if (wait > 0) await new Promise((r) => setTimeout(r, wait));
         const item = world.items[i % SHOPS];
-        await sql`update public.items set stock = stock - 1 where id = ${item}`;
+        // Marked as a stock function's write, as update_stock does (the
+        // database refuses any other stock change).
+        await sql.begin(async (tx) => {
+          await tx`select private.begin_stock_write()`;
+          await tx`update public.items set stock = stock - 1 where id = ${item}`;
+        });
       }
       return total;
     };

@@ -23,7 +23,7 @@ servePeer(async (body, supabase) => {
         p_shop_id: body.shop_id,
         p_start: body.start_date,
         p_end: body.end_date,
-      });
+      }, { get: true });
       if (error) return rpcError(error);
       return json(200, { data });
     }

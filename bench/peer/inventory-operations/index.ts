@@ -25,7 +25,7 @@ servePeer(async (body, supabase) => {
     }
     case "get_low_stock": {
       if (!isUuid(body.shop_id)) return badRequest("shop_id must be a UUID");
-      const { data, error } = await supabase.rpc("get_low_stock_items", { p_shop_id: body.shop_id });
+      const { data, error } = await supabase.rpc("get_low_stock_items", { p_shop_id: body.shop_id }, { get: true });
       if (error) return rpcError(error);
       return json(200, { data });
     }

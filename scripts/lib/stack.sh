@@ -164,8 +164,8 @@ functions_start() {
   done
 }
 
-# The gateway also serves the local Realtime; its replication slot needs a
-# login with REPLICATION (the local superuser).
+# The gateway also serves the local Realtime, which logs in as supabase_admin
+# (as hosted Realtime does) for its logical replication slot.
 gateway_start() { # [function upstreams, default: the three functions]
   local upstreams="${1:-$(gateway_function_upstreams)}"
   ensure_keys
@@ -178,7 +178,7 @@ gateway_start() { # [function upstreams, default: the three functions]
     SUPABASE_URL="http://127.0.0.1:$GATEWAY_PORT" AUTH_DATABASE_URL="$AUTH_DATABASE_URL" \
     AUTH_SIGNING_KEYS_PATH="$(signing_keys_path)" \
     SUPABASE_PUBLISHABLE_KEY="$SUPABASE_PUBLISHABLE_KEY" SUPABASE_SECRET_KEY="$SUPABASE_SECRET_KEY" \
-    FUNCTIONS_UPSTREAMS="$upstreams" REALTIME_DATABASE_URL="$DATABASE_URL" proc_start gateway "$GATEWAY_BIN" serve
+    FUNCTIONS_UPSTREAMS="$upstreams" REALTIME_DATABASE_URL="$SUPABASE_ADMIN_URL" proc_start gateway "$GATEWAY_BIN" serve
   echo "$AUTH_SIGNING" >"$RUN_DIR/gateway.signing"
   wait_for_http "http://127.0.0.1:$GATEWAY_PORT/health" gateway
 }
@@ -208,7 +208,7 @@ stack_status() {
 }
 
 db_is_migrated() {
-  [ "$(psql_super -Atc "select to_regclass('supabase_migrations.schema_migrations') is not null")" = t ]
+  [ "$(psql_admin -Atc "select to_regclass('supabase_migrations.schema_migrations') is not null")" = t ]
 }
 
 # supabase-js end-to-end tests under Deno (supabase-js needs Node 22; Deno

@@ -203,7 +203,7 @@ pg_start() {
 # as the superuser there, so say how to start over.
 pg_check_superuser() {
   psql_admin -Atc 'select 1' >/dev/null 2>&1 && return 0
-  die "cannot log in as supabase_admin on port $PG_PORT: ${PG_DATA#"$ROOT"/} was made before postgres stopped being a superuser; start from an empty database (scripts/dev reset, or STACK_NAME=$STACK_NAME: stop it and remove ${LOCAL_DIR#"$ROOT"/}/pg)"
+  die "cannot log in as supabase_admin on port $PG_PORT: ${PG_DATA#"$ROOT"/} was made when postgres was the local superuser; start from an empty database: STACK_NAME=$STACK_NAME scripts/dev reset (or stop the stack and remove ${LOCAL_DIR#"$ROOT"/}/pg)"
 }
 
 pg_stop() {

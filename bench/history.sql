@@ -12,5 +12,3 @@ select o.shop_id, max(o.order_number) from public.form_submissions o group by o.
 on conflict (shop_id) do update set last_order_number = excluded.last_order_number;
 commit;
 vacuum analyze public.form_submissions;
--- Write the loaded pages out now, not as a checkpoint in the middle of the measurement.
-checkpoint;

@@ -73,9 +73,16 @@ esac
 SIGNING_KEYS_FILE="$LOCAL_DIR/signing_keys.json"
 API_KEYS_FILE="$LOCAL_DIR/api_keys.env"
 
-# Superuser URL (migrations, tests), the URL the gateway logs in with, and
-# the login of its /auth/v1 (supabase_auth_admin, as Supabase Auth's on hosted).
+# The database as hosted Supabase has it: DATABASE_URL logs in as postgres,
+# which is NOT a superuser (supabase/baseline/supabase_baseline.sql): the
+# migrations, the seed, the pg_cron jobs, pgTAP and every test run as it.
+# The superuser is supabase_admin, as on hosted: the cluster is initialised
+# with it, and it applies the baseline (the platform's own setup) and serves
+# the local Realtime, which needs logical decoding, as hosted Realtime
+# logs in as supabase_admin. Then the URL the gateway logs in with, and the
+# login of its /auth/v1 (supabase_auth_admin, as Supabase Auth's on hosted).
 DATABASE_URL="postgresql://postgres:postgres@127.0.0.1:$PG_PORT/postgres?sslmode=disable"
+SUPABASE_ADMIN_URL="postgresql://supabase_admin:postgres@127.0.0.1:$PG_PORT/postgres?sslmode=disable"
 AUTHENTICATOR_URL="postgresql://authenticator:postgres@127.0.0.1:$PG_PORT/postgres?sslmode=disable"
 AUTH_DATABASE_URL="postgresql://supabase_auth_admin:postgres@127.0.0.1:$PG_PORT/postgres?sslmode=disable"
 export PGSSLMODE=disable
@@ -149,7 +156,8 @@ pg_init() {
   mkdir -p "$PG_DATA"
   [ "$(id -u)" -eq 0 ] && chown -R postgres:postgres "$LOCAL_DIR/pg"
   local pwfile; pwfile="$(mktemp)"; echo postgres >"$pwfile"; chmod 644 "$pwfile"
-  as_pg_user "$PG_BIN/initdb" -D "$PG_DATA" -U postgres --pwfile="$pwfile" \
+  # The bootstrap superuser is supabase_admin; the baseline makes postgres.
+  as_pg_user "$PG_BIN/initdb" -D "$PG_DATA" -U supabase_admin --pwfile="$pwfile" \
     --auth-local=trust --auth-host=scram-sha-256 -E UTF8 --locale=C.UTF-8 >/dev/null
   rm -f "$pwfile"
   cat >>"$PG_DATA/postgresql.conf" <<EOF
@@ -181,9 +189,21 @@ EOF
 pg_start() {
   pg_init
   pg_configure_realtime
-  if pg_is_running; then note "postgres already running on port $PG_PORT"; return 0; fi
-  step "starting postgres on 127.0.0.1:$PG_PORT"
-  as_pg_user "$PG_BIN/pg_ctl" -D "$PG_DATA" -l "$PG_LOG" -w -t 60 start >/dev/null
+  if pg_is_running; then
+    note "postgres already running on port $PG_PORT"
+  else
+    step "starting postgres on 127.0.0.1:$PG_PORT"
+    as_pg_user "$PG_BIN/pg_ctl" -D "$PG_DATA" -l "$PG_LOG" -w -t 60 start >/dev/null
+  fi
+  pg_check_superuser
+}
+
+# A cluster made before the local database had hosted's privileges has
+# postgres as its superuser and no supabase_admin; nothing here can log in
+# as the superuser there, so say how to start over.
+pg_check_superuser() {
+  psql_admin -Atc 'select 1' >/dev/null 2>&1 && return 0
+  die "cannot log in as supabase_admin on port $PG_PORT: ${PG_DATA#"$ROOT"/} was made when postgres was the local superuser; start from an empty database: STACK_NAME=$STACK_NAME scripts/dev reset (or stop the stack and remove ${LOCAL_DIR#"$ROOT"/}/pg)"
 }
 
 pg_stop() {
@@ -192,7 +212,8 @@ pg_stop() {
   as_pg_user "$PG_BIN/pg_ctl" -D "$PG_DATA" -m fast -w stop >/dev/null
 }
 
-# psql as the superuser against the local stack; extra arguments pass through.
-psql_super() {
-  psql "$DATABASE_URL" -v ON_ERROR_STOP=1 -X -q "$@"
+# psql as the superuser supabase_admin against the local stack (the
+# platform's side: baseline, resets, extensions); extra arguments pass through.
+psql_admin() {
+  psql "$SUPABASE_ADMIN_URL" -v ON_ERROR_STOP=1 -X -q "$@"
 }

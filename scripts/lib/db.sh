@@ -9,18 +9,36 @@
 #
 # The Supabase CLI is used exactly as against a hosted project; `--remote=<url>`
 # is the v3 spelling of the deprecated `--db-url`.
+#
+# Two logins, as on hosted: what a project does (migrations, seed, pgTAP,
+# lint, types) runs as postgres, which is not a superuser; what the platform
+# does (the baseline, resets, creating the extensions pgTAP and the linter
+# need) runs as the superuser supabase_admin.
 
-# Connection URL of database $1 (default postgres) as the superuser.
+# Connection URL of database $1 (default postgres) as postgres.
 db_url() {
   local name="${1:-postgres}"
   printf 'postgresql://postgres:postgres@127.0.0.1:%s/%s?sslmode=disable' "$PG_PORT" "$name"
 }
 
-# psql as the superuser on database $1; NOTICEs ("already exists, skipping") are hidden.
+# Connection URL of database $1 (default postgres) as the superuser supabase_admin.
+db_admin_url() {
+  local name="${1:-postgres}"
+  printf 'postgresql://supabase_admin:postgres@127.0.0.1:%s/%s?sslmode=disable' "$PG_PORT" "$name"
+}
+
+# psql as postgres on database $1; NOTICEs ("already exists, skipping") are hidden.
 db_psql() {
   local name="${1:-postgres}"; shift || true
   PGOPTIONS="${PGOPTIONS:-} -c client_min_messages=warning" \
     psql "$(db_url "$name")" -v ON_ERROR_STOP=1 -X -q "$@"
+}
+
+# psql as supabase_admin on database $1, for the platform's side only.
+db_psql_admin() {
+  local name="${1:-postgres}"; shift || true
+  PGOPTIONS="${PGOPTIONS:-} -c client_min_messages=warning" \
+    psql "$(db_admin_url "$name")" -v ON_ERROR_STOP=1 -X -q "$@"
 }
 
 # A fresh, empty database. The postgres database itself is never dropped
@@ -31,7 +49,7 @@ db_reset() {
   local name="${1:-postgres}"
   step "resetting database $name"
   if [ "$name" = postgres ]; then
-    db_psql postgres <<'SQL'
+    db_psql_admin postgres <<'SQL'
 set client_min_messages = warning;
 drop extension if exists pg_cron cascade;
 drop extension if exists pgtap cascade;
@@ -41,15 +59,16 @@ create schema public authorization pg_database_owner;
 grant usage on schema public to public;
 SQL
   else
-    db_psql template1 -c "drop database if exists \"$name\" with (force)" -c "create database \"$name\""
+    db_psql_admin template1 -c "drop database if exists \"$name\" with (force)" -c "create database \"$name\""
   fi
 }
 
-# The roles, auth schema and default grants a hosted Supabase project has.
+# The roles, privileges, auth schema and default grants a hosted Supabase
+# project has, applied as the platform does: by supabase_admin.
 db_apply_baseline() {
   local name="${1:-postgres}"
   step "applying the Supabase baseline to $name"
-  db_psql "$name" -f "$ROOT/supabase/baseline/supabase_baseline.sql"
+  db_psql_admin "$name" -f "$ROOT/supabase/baseline/supabase_baseline.sql"
 }
 
 # Applies supabase/migrations with the real Supabase CLI.
@@ -69,12 +88,13 @@ db_seed() {
   db_psql "$name" -f "$ROOT/supabase/seed.sql" >/dev/null
 }
 
-# pgTAP over supabase/tests/database/*.sql; non-zero when any test fails.
-# pgTAP lives in schema extensions (as on Supabase), put on the search path.
+# pgTAP over supabase/tests/database/*.sql, as postgres; non-zero when any
+# test fails. pgTAP lives in schema extensions (as on Supabase), put on the
+# search path; supabase_admin creates it, as hosted does when postgres enables it.
 db_prove() {
   local name="${1:-postgres}"; shift || true
   step "pg_prove on $name"
-  db_psql "$name" -c 'create extension if not exists pgtap with schema extensions'
+  db_psql_admin "$name" -c 'create extension if not exists pgtap with schema extensions'
   # Shared fixtures and helpers (schema tests) the test files call.
   db_psql "$name" -f "$ROOT/supabase/tests/helpers.sql"
   local files=("$@")
@@ -106,19 +126,28 @@ SQL
   [ "$out" = 'shops_without_yesterday=0 dirty_days=0 job_errors=0' ]
 }
 
-# supabase db lint (plpgsql_check) over our schemas; fails on any error.
+# supabase db lint (plpgsql_check) over our schemas, as postgres; fails on any
+# error. The CLI enables plpgsql_check for the run and rolls it back; postgres
+# may not create it (hosted's supautils creates it as supabase_admin), so
+# supabase_admin creates it for the run and drops it after.
 db_lint() {
-  local name="${1:-postgres}" out rc=0
+  local name="${1:-postgres}" out err rc=0
   step "supabase db lint ($name)"
+  db_psql_admin "$name" -c 'create extension if not exists plpgsql_check with schema extensions'
+  err="$(mktemp)"
   # `|| rc=$?`: under `set -e` a bare failing assignment would exit before the
   # findings are printed.
   out="$(cd "$ROOT" && supabase db lint --remote="$(db_url "$name")" --schema public,private \
-    --level warning --fail-on error 2>/dev/null)" || rc=$?
+    --level warning --fail-on error 2>"$err")" || rc=$?
+  db_psql_admin "$name" -c 'drop extension if exists plpgsql_check'
   # The CLI prints "No schema errors found" or a JSON list of issues.
   if [ $rc -ne 0 ] || printf '%s' "$out" | grep -q '"level": "error"'; then
     printf '%s\n' "$out" >&2
+    grep -v -e 'without TLS' -e '^Target:' "$err" >&2 || true
+    rm -f "$err"
     return 1
   fi
+  rm -f "$err"
   [ -n "$out" ] && printf '%s\n' "$out"
   return 0
 }
@@ -151,7 +180,7 @@ db_types_check() {
 
 # A throwaway database with the baseline and the schema, for test suites that
 # must not touch `postgres` (gateway conformance, parallel runs). Migrations are
-# applied with psql in order; the pg_cron one is skipped because pg_cron can
+# applied with psql in order, as postgres; the pg_cron one is skipped because pg_cron can
 # only be created in cron.database_name (postgres). Extra SQL files (e.g. not
 # yet migrated functions) may follow as arguments.
 db_create_test_database() {

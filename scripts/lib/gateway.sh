@@ -43,6 +43,6 @@ gateway_token() {
 
 gateway_conformance() {
   step "gateway conformance tests"
-  (cd "$ROOT" && CONFORMANCE_DATABASE_URL="$DATABASE_URL" \
+  (cd "$ROOT" && CONFORMANCE_DATABASE_URL="$SUPABASE_ADMIN_URL" \
     cargo test -p gateway --features conformance --test conformance)
 }

@@ -12,6 +12,8 @@ REPLICA_DATA="$LOCAL_DIR/pg/replica"
 REPLICA_LOG="$LOCAL_DIR/pg/replica.log"
 REPLICA_PORT="${REPLICA_PORT:-$((PORT_BASE + 323))}"
 REPLICA_DATABASE_URL="postgresql://postgres:postgres@127.0.0.1:$REPLICA_PORT/postgres?sslmode=disable"
+# Pausing and resuming the standby's replay (the replica test) takes the superuser.
+REPLICA_ADMIN_URL="postgresql://supabase_admin:postgres@127.0.0.1:$REPLICA_PORT/postgres?sslmode=disable"
 REPLICA_AUTHENTICATOR_URL="postgresql://authenticator:postgres@127.0.0.1:$REPLICA_PORT/postgres?sslmode=disable"
 
 replica_is_running() {
@@ -27,7 +29,7 @@ replica_start() {
     [ "$(id -u)" -eq 0 ] && chown postgres:postgres "$REPLICA_DATA"
     # -R writes primary_conninfo and standby.signal; -X stream copies the WAL
     # written meanwhile, so the copy is consistent on its own.
-    as_pg_user "$PG_BIN/pg_basebackup" -h "$LOCAL_DIR/pg" -p "$PG_PORT" -U postgres \
+    as_pg_user "$PG_BIN/pg_basebackup" -h "$LOCAL_DIR/pg" -p "$PG_PORT" -U supabase_admin \
       -D "$REPLICA_DATA" -R -X stream -c fast
     # postgresql.auto.conf is read last, so these win over the primary's copied settings.
     cat >>"$REPLICA_DATA/postgresql.auto.conf" <<CONF
@@ -37,10 +39,10 @@ CONF
   fi
   step "starting the replica on 127.0.0.1:$REPLICA_PORT"
   as_pg_user "$PG_BIN/pg_ctl" -D "$REPLICA_DATA" -l "$REPLICA_LOG" -w -t 60 start >/dev/null
-  local lag
+  local recovering
   for _ in $(seq 1 100); do
-    lag="$(psql "$REPLICA_DATABASE_URL" -Atqc 'select pg_is_in_recovery()' 2>/dev/null || true)"
-    [ "$lag" = t ] && return 0
+    recovering="$(psql "$REPLICA_DATABASE_URL" -Atqc 'select pg_is_in_recovery()' 2>/dev/null || true)"
+    [ "$recovering" = t ] && return 0
     sleep 0.1
   done
   die "the replica did not come up as a hot standby (see $REPLICA_LOG)"

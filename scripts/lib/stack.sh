@@ -166,9 +166,9 @@ functions_start() {
   done
 }
 
-# The gateway also serves the local Realtime; its replication slot needs a
-# login with REPLICATION (the local superuser). With the replica running, its
-# GET and HEAD requests to /rest/v1 go to the replica.
+# The gateway also serves the local Realtime, which logs in as supabase_admin
+# (as hosted Realtime does) for its logical replication slot. With the replica
+# running, its GET and HEAD requests to /rest/v1 go to the replica.
 gateway_start() { # [function upstreams, default: the three functions]
   local upstreams="${1:-$(gateway_function_upstreams)}" replica_url="" mode
   ensure_keys
@@ -184,7 +184,7 @@ gateway_start() { # [function upstreams, default: the three functions]
     SUPABASE_URL="http://127.0.0.1:$GATEWAY_PORT" AUTH_DATABASE_URL="$AUTH_DATABASE_URL" \
     AUTH_SIGNING_KEYS_PATH="$(signing_keys_path)" \
     SUPABASE_PUBLISHABLE_KEY="$SUPABASE_PUBLISHABLE_KEY" SUPABASE_SECRET_KEY="$SUPABASE_SECRET_KEY" \
-    FUNCTIONS_UPSTREAMS="$upstreams" REALTIME_DATABASE_URL="$DATABASE_URL" proc_start gateway "$GATEWAY_BIN" serve
+    FUNCTIONS_UPSTREAMS="$upstreams" REALTIME_DATABASE_URL="$SUPABASE_ADMIN_URL" proc_start gateway "$GATEWAY_BIN" serve
   echo "$mode" >"$RUN_DIR/gateway.mode"
   wait_for_http "http://127.0.0.1:$GATEWAY_PORT/health" gateway
 }
@@ -216,7 +216,7 @@ stack_status() {
 }
 
 db_is_migrated() {
-  [ "$(psql_super -Atc "select to_regclass('supabase_migrations.schema_migrations') is not null")" = t ]
+  [ "$(psql_admin -Atc "select to_regclass('supabase_migrations.schema_migrations') is not null")" = t ]
 }
 
 # supabase-js end-to-end tests under Deno (supabase-js needs Node 22; Deno
@@ -233,7 +233,7 @@ replica_tests() {
   replica_start
   gateway_start
   (set -a; source "$STACK_ENV"; set +a
-   cd "$ROOT" && REPLICA_DATABASE_URL="$REPLICA_DATABASE_URL" \
+   cd "$ROOT" && REPLICA_ADMIN_URL="$REPLICA_ADMIN_URL" \
      deno test --allow-net --allow-env --allow-read tests/replica/)
   replica_stop
   gateway_start

@@ -1,11 +1,27 @@
 -- Supabase baseline for the local stack (NOT a migration).
 --
 -- A hosted Supabase project already has everything below; plain PostgreSQL 15
--- does not. It recreates the parts our migrations and tests rely on:
+-- does not. It recreates the parts our migrations and tests rely on, with
+-- hosted's privileges (supabase/postgres: migrations/db/init-scripts and
+-- migrations/db/migrations/10000000000000_demote-postgres.sql, the extension
+-- scripts of ansible/files/postgresql_extension_custom_scripts):
+--   * supabase_admin is the superuser (the cluster is initialised with it,
+--     scripts/lib/common.sh pg_init) and owns the extensions;
+--   * postgres, which applies migrations, loads the seed, owns our functions
+--     and runs the pg_cron jobs, is NOT a superuser: NOSUPERUSER CREATEROLE
+--     CREATEDB REPLICATION BYPASSRLS, owner of the database, with hosted's
+--     grants on schemas auth, extensions and cron. Hosted lets it `SET
+--     session_replication_role` through supautils'
+--     privileged_role_allowed_configs; `grant set on parameter` stands in
+--     for that here (hosted also refuses set_config() on it, which a grant
+--     cannot copy: supabase/tests/database/008-hosted-privileges.sql checks
+--     that no function of ours calls it);
 --   * roles anon, authenticated, service_role (bypassrls) and authenticator
 --     (the login role the gateway uses, like PostgREST's);
---   * schemas auth and extensions, pgcrypto / uuid-ossp in extensions;
---   * auth.users with the columns Supabase has that matter to us;
+--   * schemas auth and extensions, pgcrypto / uuid-ossp in extensions, and
+--     pg_cron in the database pg_cron serves (cron.database_name);
+--   * auth.users with the columns Supabase has that matter to us, owned by
+--     supabase_auth_admin as on hosted;
 --   * auth.uid(), auth.role(), auth.jwt(), auth.email() defined the way
 --     supabase/auth defines them (reading request.jwt.claims);
 --   * Supabase's generous default grants on schema public, so that our
@@ -14,12 +30,15 @@
 --
 -- Idempotent: safe to run twice, and in several databases of one cluster
 -- (roles are cluster-wide, so they are only created when missing).
--- Run as a superuser: psql "$DATABASE_URL" -f supabase/baseline/supabase_baseline.sql
+-- Run as supabase_admin: psql "$SUPABASE_ADMIN_URL" -f supabase/baseline/supabase_baseline.sql
 
 set client_min_messages = warning;
 
 do $$
 begin
+  if not exists (select 1 from pg_roles where rolname = 'postgres') then
+    create role postgres login password 'postgres';
+  end if;
   if not exists (select 1 from pg_roles where rolname = 'anon') then
     create role anon nologin noinherit;
   end if;
@@ -32,12 +51,36 @@ begin
   if not exists (select 1 from pg_roles where rolname = 'authenticator') then
     create role authenticator login noinherit password 'postgres';
   end if;
+  -- Supabase Auth's login (the local auth stand-in, crates/local-auth, logs
+  -- in as it); owns the auth tables, as on hosted.
+  if not exists (select 1 from pg_roles where rolname = 'supabase_auth_admin') then
+    create role supabase_auth_admin login noinherit password 'postgres';
+  end if;
 end
 $$;
 
+-- postgres as hosted demotes it. Also run on a cluster where it already
+-- exists, so its attributes are hosted's whatever made it.
+alter role postgres nosuperuser createdb createrole login replication bypassrls;
+-- The database belongs to postgres (so does schema public, owned by
+-- pg_database_owner), as on hosted.
+do $$
+begin
+  execute format('alter database %I owner to postgres', current_database());
+end
+$$;
+-- supautils' privileged_role_allowed_configs lets postgres SET this one
+-- (private.apply_shop_snapshot switches triggers off with it).
+grant set on parameter session_replication_role to postgres;
+-- Predefined roles hosted grants postgres: see every session, cancel or end
+-- one that is not a superuser's, read every table.
+grant pg_read_all_data, pg_signal_backend, pg_monitor to postgres;
+alter role postgres set search_path to "$user", public, extensions;
+
 grant anon, authenticated, service_role to authenticator;
--- Supabase lets the owner of migrations switch into the API roles (tests do).
-grant anon, authenticated, service_role to postgres;
+-- Supabase lets the owner of migrations switch into the API roles (tests
+-- do), and into supabase_auth_admin so it may put triggers on auth tables.
+grant anon, authenticated, service_role, supabase_auth_admin to postgres;
 
 -- Same statement timeouts shape as Supabase; keeps a runaway query from a
 -- client from holding locks forever on the local stack too.
@@ -45,11 +88,17 @@ alter role anon set statement_timeout = '3s';
 alter role authenticated set statement_timeout = '8s';
 
 create schema if not exists extensions;
-create schema if not exists auth;
+create schema if not exists auth authorization supabase_admin;
 
+-- Owned by supabase_admin (this script's role); postgres may use every object
+-- of them, as hosted grants it.
 create extension if not exists pgcrypto with schema extensions;
 create extension if not exists "uuid-ossp" with schema extensions;
 
+grant all on schema extensions to postgres;
+grant all on all tables in schema extensions to postgres with grant option;
+grant all on all routines in schema extensions to postgres with grant option;
+grant all on all sequences in schema extensions to postgres with grant option;
 grant usage on schema extensions to anon, authenticated, service_role;
 grant usage on schema auth to anon, authenticated, service_role;
 
@@ -142,15 +191,12 @@ alter default privileges for role postgres in schema public
 alter default privileges for role postgres in schema public
   grant all on sequences to anon, authenticated, service_role;
 
--- Supabase Auth's own login and tables, for the local auth stand-in
--- (crates/local-auth, served under /auth/v1 by the gateway). On hosted,
--- GoTrue logs in as supabase_auth_admin and keeps sessions and refresh
--- tokens beside auth.users; these are the columns it uses for passwords.
+-- Supabase Auth's own tables, for the local auth stand-in (crates/local-auth,
+-- served under /auth/v1 by the gateway). On hosted, GoTrue logs in as
+-- supabase_auth_admin and keeps sessions and refresh tokens beside
+-- auth.users; these are the columns it uses for passwords.
 do $$
 begin
-  if not exists (select 1 from pg_roles where rolname = 'supabase_auth_admin') then
-    create role supabase_auth_admin login noinherit password 'postgres';
-  end if;
   if not exists (select 1 from pg_type t join pg_namespace n on n.oid = t.typnamespace
                  where n.nspname = 'auth' and t.typname = 'aal_level') then
     create type auth.aal_level as enum ('aal1', 'aal2', 'aal3');
@@ -189,10 +235,40 @@ create table if not exists auth.refresh_tokens (
 create index if not exists refresh_tokens_session_id_revoked_idx
   on auth.refresh_tokens (session_id, revoked);
 
-grant usage on schema auth to supabase_auth_admin;
-grant select, insert, update, delete on auth.users, auth.sessions, auth.refresh_tokens
-  to supabase_auth_admin;
-grant usage on sequence auth.refresh_tokens_id_seq to supabase_auth_admin;
+-- Hosted's ownership of schema auth: supabase_auth_admin owns its tables and
+-- functions; postgres has every right on them (the tenancy migration puts
+-- triggers and a foreign key on auth.users; tests and the seed write users).
+grant all on schema auth to supabase_auth_admin, postgres;
+alter table auth.users owner to supabase_auth_admin;
+alter table auth.sessions owner to supabase_auth_admin;
+alter table auth.refresh_tokens owner to supabase_auth_admin;
+alter function auth.uid() owner to supabase_auth_admin;
+alter function auth.role() owner to supabase_auth_admin;
+alter function auth.email() owner to supabase_auth_admin;
+alter function auth.jwt() owner to supabase_auth_admin;
+grant all on all tables in schema auth to postgres;
+grant all on all sequences in schema auth to postgres;
+grant all on all routines in schema auth to postgres;
+
+-- pg_cron, in the one database it serves (cron.database_name): created by
+-- supabase_admin as hosted does when a project enables it, with hosted's
+-- grants to postgres (ansible/files/postgresql_extension_custom_scripts/
+-- pg_cron/after-create.sql): everything in schema cron but writing cron.job
+-- directly, so jobs change only through cron.schedule and cron.unschedule.
+-- The scheduled_jobs migration's `create extension if not exists pg_cron`
+-- finds it.
+do $$
+begin
+  if current_database() = current_setting('cron.database_name', true) then
+    create extension if not exists pg_cron;
+    grant usage on schema cron to postgres with grant option;
+    grant all on all functions in schema cron to postgres with grant option;
+    grant all privileges on all tables in schema cron to postgres with grant option;
+    revoke all on table cron.job from postgres;
+    grant select on table cron.job to postgres with grant option;
+  end if;
+end
+$$;
 
 -- Realtime's publication: a hosted project has `supabase_realtime` from the
 -- start, empty, owned by postgres (so migrations may add their tables);

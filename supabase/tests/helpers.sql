@@ -2,7 +2,8 @@
 -- (scripts/lib/db.sh) runs this file before the tests, in every database it
 -- tests; it is idempotent. Schema `tests` is not a migration: the API does not
 -- expose it (the gateway and PostgREST serve `public`), nothing here is
--- security definer, and the fixture writer is callable by the superuser only.
+-- security definer, and the fixture writer is callable by postgres (the
+-- tests' login, not a superuser) only.
 
 create schema if not exists tests;
 comment on schema tests is 'pgTAP helpers (supabase/tests/helpers.sql); not part of the product schema.';

@@ -1,4 +1,4 @@
-// Each test file's own world, written with the superuser connection: users
+// Each test file's own world, written with the postgres connection: users
 // in auth.users (profiles come from the trigger), two shops with a member of
 // every role, and helpers to add items and orders. Ids are fresh UUIDs, so
 // files never collide with each other, with the seed or with a previous run.

@@ -1,5 +1,5 @@
 // Shared by the end-to-end tests: environment, JWTs, supabase-js clients, a
-// superuser database connection for fixtures and state assertions, and the
+// database connection (as postgres) for fixtures and state assertions, and the
 // assertions every test makes about an edge function's answer.
 //
 // Each test file builds its own world (users, two shops, team members) with
@@ -193,7 +193,10 @@ export function assertError(answer: FnAnswer, status: number, code: string): any
 
 export type Sql = ReturnType<typeof postgres>;
 
-/** A superuser connection (bypasses RLS) for fixtures and state assertions. */
+/**
+ * A connection as postgres (DATABASE_URL): not a superuser, as on hosted, but
+ * it bypasses RLS; for fixtures and state assertions.
+ */
 export function connectDb(): Sql {
   return postgres(DATABASE_URL, { max: 2, onnotice: () => {}, idle_timeout: 5 });
 }

@@ -21,7 +21,7 @@ async function addItem(shopId: string, stock = 10, extra: { threshold?: number }
   return row.id;
 }
 
-/** Sets stock directly (as the superuser, bypassing the function) for fixtures. */
+/** Sets stock directly (as postgres, bypassing the function) for fixtures. */
 async function setStock(itemId: string, stock: number): Promise<void> {
   // Test setup writes stock directly, marked as a stock function's write (the
   // database refuses any other); only the change event matters here.

@@ -9,7 +9,7 @@ import { assert, connectDb, type Sql, test } from "../e2e/helpers.ts";
 import { createItem, createOrder, createWorld, destroyWorld } from "../e2e/fixtures.ts";
 import { callFunction, databaseFingerprint, recordFigures } from "./support.ts";
 
-/** Every row of every table a snapshot covers, for one shop, read as the superuser. */
+/** Every row of every table a snapshot covers, for one shop, read as postgres (bypassing RLS). */
 async function shopRows(sql: Sql, shopId: string): Promise<Record<string, unknown>> {
   const tables = await sql<{ table_name: string; scope_column: string }[]>`
     select table_name, scope_column from private.backup_tables() order by restore_order`;

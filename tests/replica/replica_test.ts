@@ -8,7 +8,7 @@
 // one from the primary has the new.
 //
 // Run: set -a; source .local/test/stack.env; set +a
-//      REPLICA_DATABASE_URL=... deno test --allow-net --allow-env --allow-read tests/replica/
+//      REPLICA_ADMIN_URL=... deno test --allow-net --allow-env --allow-read tests/replica/
 
 import { createClient } from "@supabase/supabase-js";
 import postgres from "postgres";
@@ -28,7 +28,8 @@ const owner = createClient(env("SUPABASE_URL"), env("SUPABASE_PUBLISHABLE_KEY"),
 
 async function withDatabases(test: (primary: postgres.Sql, standby: postgres.Sql) => Promise<void>) {
   const primary = postgres(env("DATABASE_URL"), { max: 1, onnotice: () => {} });
-  const standby = postgres(env("REPLICA_DATABASE_URL"), { max: 1, onnotice: () => {} });
+  // The superuser: pausing replay is not granted to postgres, here as on hosted.
+  const standby = postgres(env("REPLICA_ADMIN_URL"), { max: 1, onnotice: () => {} });
   try {
     await test(primary, standby);
   } finally {

@@ -2,11 +2,13 @@
 //! rely on, checked over HTTP against a real PostgreSQL.
 //!
 //! Needs a running Postgres (the local stack's, port 24322 by default) and a
-//! superuser URL in `CONFORMANCE_DATABASE_URL` (else `DATABASE_URL`). The
-//! harness drops and recreates the database `gateway_conformance`, applies
-//! `supabase/baseline/supabase_baseline.sql` and `tests/fixtures/schema.sql`,
-//! then serves the gateway in-process (logging in as `authenticator`) and a
-//! fake edge function upstream. Run:
+//! superuser URL (`supabase_admin`) in `CONFORMANCE_DATABASE_URL`. As the
+//! superuser the harness drops and recreates the database
+//! `gateway_conformance` and applies `supabase/baseline/supabase_baseline.sql`
+//! (the platform's side); as `postgres`, not a superuser as on hosted, it
+//! applies `tests/fixtures/schema.sql` and runs every later statement. Then it
+//! serves the gateway in-process (logging in as `authenticator`) and a fake
+//! edge function upstream. Run:
 //! `cargo test -p gateway --features conformance`.
 
 use std::net::SocketAddr;
@@ -27,14 +29,15 @@ const PUBLISHABLE_KEY: &str = "sb_publishable_conformance";
 const SECRET_KEY: &str = "sb_secret_conformance";
 const ISSUER: &str = "http://127.0.0.1/auth/v1";
 const DATABASE: &str = "gateway_conformance";
-const DEFAULT_ADMIN_URL: &str =
-    "postgresql://postgres:postgres@127.0.0.1:24322/postgres?sslmode=disable";
+const DEFAULT_SUPERUSER_URL: &str =
+    "postgresql://supabase_admin:postgres@127.0.0.1:24322/postgres?sslmode=disable";
 const USER_A: &str = "aaaaaaaa-0000-4000-8000-000000000001";
 const USER_B: &str = "bbbbbbbb-0000-4000-8000-000000000002";
 
 struct Harness {
     base: String,
-    admin_config: tokio_postgres::Config,
+    /// `postgres` on the conformance database: owns the fixture schema.
+    owner_config: tokio_postgres::Config,
     /// What the shared gateway was started with; tests of the limits start
     /// their own gateway from it with smaller limits.
     gateway_config: gateway::Config,
@@ -42,10 +45,8 @@ struct Harness {
 
 static HARNESS: OnceLock<Harness> = OnceLock::new();
 
-fn admin_url() -> String {
-    std::env::var("CONFORMANCE_DATABASE_URL")
-        .or_else(|_| std::env::var("DATABASE_URL"))
-        .unwrap_or_else(|_| DEFAULT_ADMIN_URL.to_owned())
+fn superuser_url() -> String {
+    std::env::var("CONFORMANCE_DATABASE_URL").unwrap_or_else(|_| DEFAULT_SUPERUSER_URL.to_owned())
 }
 
 fn workspace_file(relative: &str) -> String {
@@ -74,8 +75,9 @@ fn harness() -> &'static Harness {
                 .build()
                 .unwrap_or_else(|e| panic!("runtime: {e}"));
             runtime.block_on(async move {
-                let server_config: tokio_postgres::Config =
-                    admin_url().parse().unwrap_or_else(|e| panic!("admin url: {e}"));
+                let server_config: tokio_postgres::Config = superuser_url()
+                    .parse()
+                    .unwrap_or_else(|e| panic!("superuser url: {e}"));
                 let server = connect(&server_config).await;
                 // Separate statements: DROP/CREATE DATABASE refuse to run in a transaction block.
                 for statement in [
@@ -87,14 +89,18 @@ fn harness() -> &'static Harness {
                         .await
                         .unwrap_or_else(|e| panic!("{statement}: {e:?}"));
                 }
-                let mut admin_config = server_config.clone();
-                admin_config.dbname(DATABASE);
-                let admin = connect(&admin_config).await;
-                admin
+                let mut superuser_config = server_config.clone();
+                superuser_config.dbname(DATABASE);
+                connect(&superuser_config)
+                    .await
                     .batch_execute(&workspace_file("supabase/baseline/supabase_baseline.sql"))
                     .await
                     .unwrap_or_else(|e| panic!("baseline: {e:?}"));
-                admin
+                // The baseline's postgres (the local stack's password, as authenticator's below).
+                let mut owner_config = superuser_config.clone();
+                owner_config.user("postgres").password("postgres");
+                connect(&owner_config)
+                    .await
                     .batch_execute(&workspace_file("crates/gateway/tests/fixtures/schema.sql"))
                     .await
                     .unwrap_or_else(|e| panic!("fixture: {e:?}"));
@@ -145,18 +151,18 @@ fn harness() -> &'static Harness {
                     .await
                     .unwrap_or_else(|e| panic!("bind: {e}"));
                 let address: SocketAddr = listener.local_addr().unwrap_or_else(|e| panic!("{e}"));
-                let _ = sender.send((format!("http://{address}"), admin_config, config.clone()));
+                let _ = sender.send((format!("http://{address}"), owner_config, config.clone()));
                 gateway::serve(config, listener, std::future::pending())
                     .await
                     .unwrap_or_else(|e| panic!("serve: {e}"));
             });
         });
-        let (base, admin_config, gateway_config) = receiver
+        let (base, owner_config, gateway_config) = receiver
             .recv_timeout(Duration::from_secs(60))
             .unwrap_or_else(|e| panic!("harness did not start: {e}"));
         Harness {
             base,
-            admin_config,
+            owner_config,
             gateway_config,
         }
     })
@@ -393,14 +399,16 @@ async fn get(path: &str, token: Option<&str>) -> Reply {
     request(Method::GET, path, token, &[], None).await
 }
 
-async fn admin() -> tokio_postgres::Client {
-    connect(&harness().admin_config).await
+/// A connection as `postgres`, the owner of the fixture schema (not a
+/// superuser; bypasses RLS).
+async fn postgres_client() -> tokio_postgres::Client {
+    connect(&harness().owner_config).await
 }
 
 /// A fingerprint of the fixture tables no request may change, plus the items
 /// whose sku starts with `sku_prefix` (tests run in parallel, each with its own skus).
 async fn fingerprint(sku_prefix: &str) -> String {
-    admin()
+    postgres_client()
         .await
         .query_one(
             "select (select string_agg(id || ':' || label, ',' order by id) from public.canary) || '|' || \
@@ -1109,7 +1117,7 @@ async fn rls_shows_each_user_only_their_rows() {
     )
     .await;
     assert_eq!(reply.status, StatusCode::NO_CONTENT);
-    let stock: i32 = admin()
+    let stock: i32 = postgres_client()
         .await
         .query_one("select stock from public.items where sku = 'rls-a-1'", &[])
         .await
@@ -1557,7 +1565,7 @@ async fn rpc_transactions_follow_volatility() {
     )
     .await
     .error(405, "25006");
-    let client = admin().await;
+    let client = postgres_client().await;
     let value = counter(
         client
             .query(
@@ -1776,7 +1784,7 @@ async fn schema_reloads_on_notify() {
     get("/rest/v1/late_table", None)
         .await
         .error(404, "PGRST205");
-    let client = admin().await;
+    let client = postgres_client().await;
     client
         .batch_execute(
             "create table public.late_table (id integer primary key); \
@@ -1823,7 +1831,7 @@ async fn prepared_statements_follow_the_caller_and_the_schema() {
         }
     }
 
-    let client = admin().await;
+    let client = postgres_client().await;
     client
         .batch_execute(
             "create table public.prep_table (id integer primary key); \
@@ -2298,8 +2306,8 @@ async fn one_caller_cannot_take_every_connection_of_the_pool() {
 /// Items of `owner` in category `category_id` (None: no category), with one
 /// event per change, inserted directly (tests run in parallel, each with its own skus).
 async fn seed_item(owner: &str, sku: &str, category_id: Option<i32>, changes: &[i32]) {
-    let admin = admin().await;
-    admin
+    let client = postgres_client().await;
+    client
         .execute(
             "insert into public.items (owner_id, name, sku, category_id) values ($1::text::uuid, $2, $2, $3)",
             &[&owner, &sku, &category_id],
@@ -2307,7 +2315,7 @@ async fn seed_item(owner: &str, sku: &str, category_id: Option<i32>, changes: &[
         .await
         .unwrap_or_else(|e| panic!("{e}"));
     for (index, change) in changes.iter().enumerate() {
-        admin
+        client
             .execute(
                 "insert into public.item_events (item_id, owner_id, change, created_at) \
                  select id, owner_id, $2, now() + make_interval(secs => $3) from public.items where sku = $1",
@@ -2667,8 +2675,8 @@ async fn mutations_return_embedded_resources() {
 
 #[tokio::test]
 async fn planned_and_estimated_counts() {
-    let admin = admin().await;
-    admin
+    let client = postgres_client().await;
+    client
         .batch_execute("analyze public.categories")
         .await
         .unwrap_or_else(|e| panic!("{e}"));

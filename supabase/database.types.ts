@@ -53,14 +53,14 @@ isOneToOne: false
                   ]
                 },"daily_sales_metrics": {
                   Row: {
-                    "average_order_value": number,"cancelled": number,"category_breakdown": NonNullable<Json>,"completed": number,"computed_at": string,"cost_of_goods": number,"date": string,"discounts": number,"gross_profit": number,"gross_revenue": number,"items_sold": number,"net_revenue": number,"orders": number,"shop_id": string,"unique_customers": number
+                    "average_order_value": number,"cancelled": number,"category_breakdown": NonNullable<Json>,"completed": number,"computed_at": string,"cost_of_goods": number,"date": string,"discounts": number,"gmv": number,"gross_profit": number,"gross_revenue": number,"items_sold": number,"net_revenue": number,"orders": number,"shop_id": string,"unique_customers": number
                   }
                   ComputedFields: never
                   Insert: {
-                    "average_order_value"?: number,"cancelled"?: number,"category_breakdown"?: NonNullable<Json>,"completed"?: number,"computed_at"?: string,"cost_of_goods"?: number,"date": string,"discounts"?: number,"gross_profit"?: number,"gross_revenue"?: number,"items_sold"?: number,"net_revenue"?: number,"orders"?: number,"shop_id": string,"unique_customers"?: number
+                    "average_order_value"?: number,"cancelled"?: number,"category_breakdown"?: NonNullable<Json>,"completed"?: number,"computed_at"?: string,"cost_of_goods"?: number,"date": string,"discounts"?: number,"gmv"?: number,"gross_profit"?: number,"gross_revenue"?: number,"items_sold"?: number,"net_revenue"?: number,"orders"?: number,"shop_id": string,"unique_customers"?: number
                   }
                   Update: {
-                    "average_order_value"?: number,"cancelled"?: number,"category_breakdown"?: NonNullable<Json>,"completed"?: number,"computed_at"?: string,"cost_of_goods"?: number,"date"?: string,"discounts"?: number,"gross_profit"?: number,"gross_revenue"?: number,"items_sold"?: number,"net_revenue"?: number,"orders"?: number,"shop_id"?: string,"unique_customers"?: number
+                    "average_order_value"?: number,"cancelled"?: number,"category_breakdown"?: NonNullable<Json>,"completed"?: number,"computed_at"?: string,"cost_of_goods"?: number,"date"?: string,"discounts"?: number,"gmv"?: number,"gross_profit"?: number,"gross_revenue"?: number,"items_sold"?: number,"net_revenue"?: number,"orders"?: number,"shop_id"?: string,"unique_customers"?: number
                   }
                   Relationships: [
                     {

@@ -224,7 +224,7 @@ for (const action of ACTIONS) {
 
 // ---------------------------------------------------------------- metrics
 
-test("generate_platform_metrics counts a completed order of that UTC day in GMV, a cancelled one not", async () => {
+test("generate_platform_metrics counts a completed order of that day in GMV once the shop's day is generated, a cancelled one not", async () => {
   const day = GMV_DAY;
   const first = assertOk(await call("platformAdmin", { action: "generate_platform_metrics", date: day }));
   const item = await createItem(world, { stock: 5 });
@@ -238,10 +238,22 @@ test("generate_platform_metrics counts a completed order of that UTC day in GMV,
   });
   await createOrder(world, [{ item_id: item.id, quantity: 1, unit_price: 500 }], {
     status: "completed",
-    submittedAt: "2026-01-21T00:00:00Z", // the next UTC day
+    submittedAt: "2026-01-21T00:00:00Z", // the next day (the shop is in UTC)
   });
+  // The platform row sums the shops' daily_sales_metrics, never the orders:
+  // until the shop's day is generated, the new orders do not count.
+  const unchanged = assertOk(await call("platformAdmin", { action: "generate_platform_metrics", date: day }));
+  assert.equal(unchanged.gmv, first.gmv);
+  assertOk(
+    await invoke(clientFor(jwtOf(world, "staff")), "analytics-operations", {
+      action: "generate_daily",
+      shop_id: world.shopId,
+      date: day,
+    }),
+  );
   const second = assertOk(await call("platformAdmin", { action: "generate_platform_metrics", date: day }));
   assert.equal(Math.round((second.gmv - first.gmv) * 100), 12345);
+  assert.equal(second.total_orders - first.total_orders, 2, "both orders of the day are counted");
   const [rows] = await sql`select count(*)::int as n from public.platform_metrics where date = ${day}`;
   assert.equal(rows.n, 1, "re-running upserts the same row");
 });

@@ -144,7 +144,8 @@ declare
   v_pieces jsonb[];
   v_rows jsonb;
   v_keys record;
-  v_data jsonb := '{}'::jsonb;
+  v_tables text[] := '{}'::text[];
+  v_table_rows jsonb[] := '{}'::jsonb[];
 begin
   if p_state is null or p_recent is null or p_history is null then
     return null;
@@ -174,9 +175,13 @@ begin
         into v_rows
         using v_pieces;
     end if;
-    v_data := v_data || jsonb_build_object(v_table, v_rows);
+    v_tables := array_append(v_tables, v_table);
+    v_table_rows := array_append(v_table_rows, v_rows);
   end loop;
-  return v_data;
+  -- built once at the end: concatenating in the loop would copy the growing
+  -- document once per table
+  return (select coalesce(jsonb_object_agg(t.name, t.rows), '{}'::jsonb)
+            from unnest(v_tables, v_table_rows) t (name, rows));
 end;
 $$;
 

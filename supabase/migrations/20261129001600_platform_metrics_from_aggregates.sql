@@ -484,10 +484,20 @@ comment on function private.run_platform_metrics() is
   'platform_metrics row of yesterday (UTC) and of every day queued in private.dirty_platform_days (not later than '
   'today), and drains those. Returns {days}. No authorization: the job''s own session only (no grant).';
 
-select cron.schedule(
-  'generate-platform-metrics', '30 2 * * *',
-  $$select private.run_platform_metrics()$$
-);
+-- The job of that name (scheduled_jobs) now runs the platform job. Where
+-- pg_cron is not installed (a scratch database next to the one pg_cron
+-- serves, scripts/lib/db.sh db_create_test_database), there is no job to
+-- update.
+do $$
+begin
+  if to_regnamespace('cron') is not null then
+    perform cron.schedule(
+      'generate-platform-metrics', '30 2 * * *',
+      $job$select private.run_platform_metrics()$job$
+    );
+  end if;
+end;
+$$;
 
 -- ---------------------------------------------------------------------------
 -- Restoring a snapshot taken before a column existed

@@ -212,7 +212,11 @@ export type DailySalesMetrics = { shop_id: string, date: string, orders: number,
 /**
  * Per category: revenue and units.
  */
-category_breakdown: JsonValue, computed_at: string, };
+category_breakdown: JsonValue, 
+/**
+ * Totals (shipping included) of the day's revenue orders: the shop's part of the platform GMV.
+ */
+gmv: number, computed_at: string, };
 
 export type ProductAnalyticsRow = { shop_id: string, item_id: string, period_start: string, period_end: string, units_sold: number, revenue: number, cost: number, profit: number, margin_pct: number | null, order_count: number, stock_at_end: number | null, sell_through_rate: number | null, 
 /**

@@ -53,14 +53,14 @@ isOneToOne: false
                   ]
                 },"daily_sales_metrics": {
                   Row: {
-                    "average_order_value": number,"cancelled": number,"category_breakdown": NonNullable<Json>,"completed": number,"computed_at": string,"cost_of_goods": number,"date": string,"discounts": number,"gross_profit": number,"gross_revenue": number,"items_sold": number,"net_revenue": number,"orders": number,"shop_id": string,"unique_customers": number
+                    "average_order_value": number,"cancelled": number,"category_breakdown": NonNullable<Json>,"completed": number,"computed_at": string,"cost_of_goods": number,"date": string,"discounts": number,"gmv": number,"gross_profit": number,"gross_revenue": number,"items_sold": number,"net_revenue": number,"orders": number,"shop_id": string,"unique_customers": number
                   }
                   ComputedFields: never
                   Insert: {
-                    "average_order_value"?: number,"cancelled"?: number,"category_breakdown"?: NonNullable<Json>,"completed"?: number,"computed_at"?: string,"cost_of_goods"?: number,"date": string,"discounts"?: number,"gross_profit"?: number,"gross_revenue"?: number,"items_sold"?: number,"net_revenue"?: number,"orders"?: number,"shop_id": string,"unique_customers"?: number
+                    "average_order_value"?: number,"cancelled"?: number,"category_breakdown"?: NonNullable<Json>,"completed"?: number,"computed_at"?: string,"cost_of_goods"?: number,"date": string,"discounts"?: number,"gmv"?: number,"gross_profit"?: number,"gross_revenue"?: number,"items_sold"?: number,"net_revenue"?: number,"orders"?: number,"shop_id": string,"unique_customers"?: number
                   }
                   Update: {
-                    "average_order_value"?: number,"cancelled"?: number,"category_breakdown"?: NonNullable<Json>,"completed"?: number,"computed_at"?: string,"cost_of_goods"?: number,"date"?: string,"discounts"?: number,"gross_profit"?: number,"gross_revenue"?: number,"items_sold"?: number,"net_revenue"?: number,"orders"?: number,"shop_id"?: string,"unique_customers"?: number
+                    "average_order_value"?: number,"cancelled"?: number,"category_breakdown"?: NonNullable<Json>,"completed"?: number,"computed_at"?: string,"cost_of_goods"?: number,"date"?: string,"discounts"?: number,"gmv"?: number,"gross_profit"?: number,"gross_revenue"?: number,"items_sold"?: number,"net_revenue"?: number,"orders"?: number,"shop_id"?: string,"unique_customers"?: number
                   }
                   Relationships: [
                     {
@@ -321,16 +321,30 @@ isOneToOne: false
                   Relationships: [
                     
                   ]
-                },"recovery_snapshots": {
+                },"recovery_snapshot_parts": {
                   Row: {
-                    "backup_log_id": string | null,"checksum": string,"created_at": string,"created_by": string | null,"data": NonNullable<Json>,"expires_at": string,"id": string,"restored_at": string | null,"row_counts": NonNullable<Json>,"shop_id": string,"size_bytes": number | null,"snapshot_type": string
+                    "checksum": string,"created_at": string,"data": NonNullable<Json>,"id": number,"shop_id": string,"size_bytes": number
                   }
                   ComputedFields: never
                   Insert: {
-                    "backup_log_id"?: string | null,"checksum": string,"created_at"?: string,"created_by"?: string | null,"data": NonNullable<Json>,"expires_at"?: string,"id"?: string,"restored_at"?: string | null,"row_counts"?: NonNullable<Json>,"shop_id": string,"size_bytes"?: number | null,"snapshot_type": string
+                    "checksum": string,"created_at"?: string,"data": NonNullable<Json>,"id"?: never,"shop_id": string,"size_bytes": number
                   }
                   Update: {
-                    "backup_log_id"?: string | null,"checksum"?: string,"created_at"?: string,"created_by"?: string | null,"data"?: NonNullable<Json>,"expires_at"?: string,"id"?: string,"restored_at"?: string | null,"row_counts"?: NonNullable<Json>,"shop_id"?: string,"size_bytes"?: number | null,"snapshot_type"?: string
+                    "checksum"?: string,"created_at"?: string,"data"?: NonNullable<Json>,"id"?: never,"shop_id"?: string,"size_bytes"?: number
+                  }
+                  Relationships: [
+                    
+                  ]
+                },"recovery_snapshots": {
+                  Row: {
+                    "backup_log_id": string | null,"checksum": string,"created_at": string,"created_by": string | null,"expires_at": string,"history_part_id": number,"id": string,"recent_part_id": number,"restored_at": string | null,"row_counts": NonNullable<Json>,"shop_id": string,"size_bytes": number | null,"snapshot_type": string,"state_part_id": number
+                  }
+                  ComputedFields: never
+                  Insert: {
+                    "backup_log_id"?: string | null,"checksum": string,"created_at"?: string,"created_by"?: string | null,"expires_at"?: string,"history_part_id": number,"id"?: string,"recent_part_id": number,"restored_at"?: string | null,"row_counts"?: NonNullable<Json>,"shop_id": string,"size_bytes"?: number | null,"snapshot_type": string,"state_part_id": number
+                  }
+                  Update: {
+                    "backup_log_id"?: string | null,"checksum"?: string,"created_at"?: string,"created_by"?: string | null,"expires_at"?: string,"history_part_id"?: number,"id"?: string,"recent_part_id"?: number,"restored_at"?: string | null,"row_counts"?: NonNullable<Json>,"shop_id"?: string,"size_bytes"?: number | null,"snapshot_type"?: string,"state_part_id"?: number
                   }
                   Relationships: [
                     {
@@ -344,6 +358,24 @@ isOneToOne: false
       columns: ["created_by"]
 isOneToOne: false
       referencedRelation: "profiles"
+      referencedColumns: ["id"]
+    },{
+      foreignKeyName: "recovery_snapshots_history_part_id_fkey"
+      columns: ["history_part_id"]
+isOneToOne: false
+      referencedRelation: "recovery_snapshot_parts"
+      referencedColumns: ["id"]
+    },{
+      foreignKeyName: "recovery_snapshots_recent_part_id_fkey"
+      columns: ["recent_part_id"]
+isOneToOne: false
+      referencedRelation: "recovery_snapshot_parts"
+      referencedColumns: ["id"]
+    },{
+      foreignKeyName: "recovery_snapshots_state_part_id_fkey"
+      columns: ["state_part_id"]
+isOneToOne: false
+      referencedRelation: "recovery_snapshot_parts"
       referencedColumns: ["id"]
     }
                   ]

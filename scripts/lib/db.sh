@@ -108,10 +108,12 @@ db_prove() {
 # The batched nightly procedure commits per batch, which pgTAP (one
 # transaction) cannot run: call it as pg_cron does, 2 shops per batch, and
 # check every shop got yesterday's metrics, the dirty-day queue was drained
-# and no shop failed.
+# and no shop failed. Then the platform job, as pg_cron runs it at 02:30: it
+# must wait while a sales run still holds its lock (shown with a session
+# holding that lock), then drain the platform-day queue.
 db_check_nightly_jobs() {
   local name="${1:-postgres}" out
-  step "nightly jobs on $name (call private.run_daily_sales_metrics)"
+  step "nightly jobs on $name (call private.run_daily_sales_metrics, then private.run_platform_metrics)"
   db_psql "$name" -c 'call private.run_daily_sales_metrics(p_batch_size => 2)'
   out="$(db_psql "$name" -At <<'SQL'
 select format('shops_without_yesterday=%s dirty_days=%s job_errors=%s',
@@ -123,7 +125,47 @@ select format('shops_without_yesterday=%s dirty_days=%s job_errors=%s',
 SQL
 )"
   printf '%s\n' "$out"
-  [ "$out" = 'shops_without_yesterday=0 dirty_days=0 job_errors=0' ]
+  [ "$out" = 'shops_without_yesterday=0 dirty_days=0 job_errors=0' ] || return 1
+  db_check_platform_job_waits "$name"
+}
+
+# A session holds the sales run's lock (as private.run_daily_sales_metrics
+# does for its whole run); the platform job, started meanwhile, is seen
+# waiting for it in pg_locks, and finishes once the holder is gone.
+db_check_platform_job_waits() {
+  local name="$1" holder platform waited=0 out rc=0
+  PGAPPNAME=nightly-check-holder db_psql "$name" \
+    -c "select pg_advisory_lock('private.dirty_sales_days'::regclass::oid::bigint)" -c 'select pg_sleep(120)' \
+    >/dev/null 2>&1 &
+  holder=$!
+  db_wait_for "$name" "the holder's lock" "select exists (select 1 from pg_locks l join pg_stat_activity a using (pid)
+    where a.application_name = 'nightly-check-holder' and l.locktype = 'advisory' and l.granted)" || { kill "$holder"; return 1; }
+  PGAPPNAME=nightly-check-platform db_psql "$name" -At -c 'select private.run_platform_metrics()' >/dev/null &
+  platform=$!
+  db_wait_for "$name" "the platform job waiting for the sales run" "select exists (select 1 from pg_locks l
+    join pg_stat_activity a using (pid)
+    where a.application_name = 'nightly-check-platform' and l.locktype = 'advisory' and not l.granted)" || waited=1
+  db_psql "$name" -At -c "select pg_terminate_backend(pid) from pg_stat_activity
+                          where application_name = 'nightly-check-holder'" >/dev/null
+  wait "$holder" 2>/dev/null || true
+  wait "$platform" || rc=$?
+  [ $waited -eq 0 ] && [ $rc -eq 0 ] || { note "platform job: waited=$((1 - waited)) exit=$rc"; return 1; }
+  out="$(db_psql "$name" -At -c "select format('platform_yesterday=%s dirty_platform_days=%s',
+    (select count(*) from public.platform_metrics where date = (now() at time zone 'utc')::date - 1),
+    (select count(*) from private.dirty_platform_days where date <= (now() at time zone 'utc')::date))")"
+  printf 'platform job waited for the sales run; %s\n' "$out"
+  [ "$out" = 'platform_yesterday=1 dirty_platform_days=0' ]
+}
+
+# Polls a boolean query on database $1 for up to 20 s.
+db_wait_for() { # name what query
+  local name="$1" what="$2" query="$3" i
+  for i in $(seq 1 100); do
+    [ "$(db_psql "$name" -At -c "$query")" = t ] && return 0
+    sleep 0.2
+  done
+  note "timed out waiting for $what" >&2
+  return 1
 }
 
 # supabase db lint (plpgsql_check) over our schemas, as postgres; fails on any

@@ -46,10 +46,19 @@ async function takeSnapshot(): Promise<{ id: string; checksum: string }> {
 
 /** An already expired snapshot, as cleanup_snapshots should delete it. */
 async function insertExpiredSnapshot(): Promise<string> {
+  // An empty shop's data: one part '{}' for state, recent and history.
   const [row] = await sql`
-    insert into public.recovery_snapshots (shop_id, snapshot_type, data, checksum, row_counts, created_at, expires_at)
-    values (${world.shopId}, 'daily', '{}', encode(sha256('{}'::bytea), 'hex'), '{}',
-            now() - interval '91 days', now() - interval '1 day')
+    with part as (
+      insert into public.recovery_snapshot_parts (shop_id, checksum, data, size_bytes)
+      values (${world.shopId}, encode(sha256('{}'::bytea), 'hex'), '{}', 2)
+      on conflict (shop_id, checksum) do update set size_bytes = excluded.size_bytes
+      returning id
+    )
+    insert into public.recovery_snapshots
+      (shop_id, snapshot_type, checksum, row_counts, created_at, expires_at, state_part_id, recent_part_id, history_part_id)
+    select ${world.shopId}, 'daily', encode(sha256('{}'::bytea), 'hex'), '{}',
+           now() - interval '91 days', now() - interval '1 day', part.id, part.id, part.id
+      from part
     returning id`;
   return row.id;
 }
@@ -215,7 +224,7 @@ for (const action of ACTIONS) {
 
 // ---------------------------------------------------------------- metrics
 
-test("generate_platform_metrics counts a completed order of that UTC day in GMV, a cancelled one not", async () => {
+test("generate_platform_metrics counts a completed order of that day in GMV once the shop's day is generated, a cancelled one not", async () => {
   const day = GMV_DAY;
   const first = assertOk(await call("platformAdmin", { action: "generate_platform_metrics", date: day }));
   const item = await createItem(world, { stock: 5 });
@@ -229,10 +238,22 @@ test("generate_platform_metrics counts a completed order of that UTC day in GMV,
   });
   await createOrder(world, [{ item_id: item.id, quantity: 1, unit_price: 500 }], {
     status: "completed",
-    submittedAt: "2026-01-21T00:00:00Z", // the next UTC day
+    submittedAt: "2026-01-21T00:00:00Z", // the next day (the shop is in UTC)
   });
+  // The platform row sums the shops' daily_sales_metrics, never the orders:
+  // until the shop's day is generated, the new orders do not count.
+  const unchanged = assertOk(await call("platformAdmin", { action: "generate_platform_metrics", date: day }));
+  assert.equal(unchanged.gmv, first.gmv);
+  assertOk(
+    await invoke(clientFor(jwtOf(world, "staff")), "analytics-operations", {
+      action: "generate_daily",
+      shop_id: world.shopId,
+      date: day,
+    }),
+  );
   const second = assertOk(await call("platformAdmin", { action: "generate_platform_metrics", date: day }));
   assert.equal(Math.round((second.gmv - first.gmv) * 100), 12345);
+  assert.equal(second.total_orders - first.total_orders, 2, "both orders of the day are counted");
   const [rows] = await sql`select count(*)::int as n from public.platform_metrics where date = ${day}`;
   assert.equal(rows.n, 1, "re-running upserts the same row");
 });
@@ -312,7 +333,10 @@ test("restore_backup: the dry run lists the differences and changes nothing; app
 
 test("restore_backup of a tampered snapshot: 409 conflict, nothing changes", async () => {
   const snapshot = await takeSnapshot();
-  await sql`update public.recovery_snapshots set data = jsonb_set(data, '{shops,0,name}', '"Tampered"') where id = ${snapshot.id}`;
+  // The shop row is in the snapshot's state part.
+  await sql`
+    update public.recovery_snapshot_parts p set data = jsonb_set(p.data, '{shops,0,name}', '"Tampered"')
+      from public.recovery_snapshots s where s.id = ${snapshot.id} and p.id = s.state_part_id`;
   const before = await fingerprint(world);
   const error = assertError(
     await call("platformAdmin", { action: "restore_backup", snapshot_id: snapshot.id, dry_run: false }),

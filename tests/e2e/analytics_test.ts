@@ -113,6 +113,7 @@ const MARCH_10 = {
   items_sold: 7,
   average_order_value: 31.67,
   unique_customers: 2,
+  gmv: 95, // the revenue orders' totals: 55 + 10 + 30 (no shipping here)
   category_breakdown: {
     tees: { units: 2, revenue: 60 },
     mugs: { units: 2, revenue: 30 },

@@ -117,6 +117,7 @@ export async function destroyWorld(world: World, afterwards?: (sql: Sql) => Prom
     .map((u) => u.id);
   await sql.begin(async (tx) => {
     await tx`delete from public.recovery_snapshots where shop_id = any(${shops}::uuid[])`;
+    await tx`delete from public.recovery_snapshot_parts where shop_id = any(${shops}::uuid[])`;
     await tx`delete from public.backup_logs where shop_id = any(${shops}::uuid[]) or triggered_by = any(${users}::uuid[])`;
     await tx`delete from public.shops where id = any(${shops}::uuid[])`;
     await tx`delete from auth.users where id = any(${users}::uuid[])`;
@@ -244,6 +245,7 @@ export async function fingerprint(world: World): Promise<unknown> {
       (select count(*)::int from public.idempotency_keys k where k.shop_id is null) as platform_idempotency_keys,
       (select coalesce(jsonb_agg(jsonb_build_object('date', m.date, 'computed_at', m.computed_at) order by m.date), '[]') from public.platform_metrics m) as platform_metrics,
       (select coalesce(jsonb_agg(jsonb_build_object('id', s.id, 'restored_at', s.restored_at) order by s.id), '[]') from public.recovery_snapshots s) as snapshots,
+      (select count(*)::int from public.recovery_snapshot_parts) as snapshot_parts,
       (select count(*)::int from public.backup_logs) as backup_logs`;
   return { shop: await shopState(world, world.shopId), platform };
 }

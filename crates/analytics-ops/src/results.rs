@@ -25,6 +25,8 @@ pub struct DailySalesMetrics {
     pub unique_customers: i32,
     /// Per category: revenue and units.
     pub category_breakdown: Value,
+    /// Totals (shipping included) of the day's revenue orders: the shop's part of the platform GMV.
+    pub gmv: f64,
     pub computed_at: String,
 }
 

@@ -128,7 +128,7 @@ fn results_match_the_sql_contract() {
         "gross_revenue": 120.5, "discounts": 0, "net_revenue": 120.5, "cost_of_goods": 60,
         "gross_profit": 60.5, "items_sold": 7, "average_order_value": 60.25,
         "unique_customers": 2, "category_breakdown": {"mugs": {"revenue": 120.5, "units": 7}},
-        "computed_at": "2026-11-25T02:00:00+00:00",
+        "gmv": 125.5, "computed_at": "2026-11-25T02:00:00+00:00",
     });
     let row: DailySalesMetrics = serde_json::from_value(day.clone()).expect("metrics row");
     assert_eq!(row.items_sold, 7);

@@ -5,12 +5,12 @@
 begin;
 select plan(26);
 
--- The 23 tables of the data model.
+-- The 24 tables of the data model.
 select tables_are('public', array[
   'profiles', 'shops', 'team_members', 'items', 'stock_history', 'forms', 'form_submissions',
   'payment_methods', 'conversations', 'messages', 'keyword_replies', 'saved_replies',
   'daily_sales_metrics', 'product_analytics', 'platform_metrics', 'backup_logs',
-  'recovery_snapshots', 'sync_status', 'social_integrations', 'data_extensions',
+  'recovery_snapshots', 'recovery_snapshot_parts', 'sync_status', 'social_integrations', 'data_extensions',
   'subscription_events', 'idempotency_keys', 'shop_invitations'
 ], 'public holds exactly the tables of the data model');
 
@@ -95,7 +95,8 @@ select is(
 select is(
   (select array_agg(t || ':' || p order by t, p)
      from unnest(array['stock_history', 'daily_sales_metrics', 'product_analytics', 'platform_metrics',
-                       'backup_logs', 'recovery_snapshots', 'subscription_events', 'idempotency_keys']) t
+                       'backup_logs', 'recovery_snapshots', 'recovery_snapshot_parts', 'subscription_events',
+                       'idempotency_keys']) t
     cross join unnest(array['insert', 'update', 'delete']) p
     where has_table_privilege('authenticated', 'public.' || t, p)
        or exists (select 1 from information_schema.column_privileges cp

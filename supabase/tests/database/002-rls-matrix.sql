@@ -9,7 +9,7 @@
 -- check). Any other outcome (a constraint error, ...) fails the cell.
 -- The fixture is created here, inside the transaction; the seed is not used.
 begin;
-select plan(659);
+select plan(687);
 
 -- ---------------------------------------------------------------------------
 -- Fixture (as the database owner)
@@ -65,8 +65,10 @@ insert into public.product_analytics (shop_id, item_id, period_start, period_end
 insert into public.platform_metrics (date, gmv) values ('2026-01-01', 1000);
 insert into public.backup_logs (id, backup_type, shop_id, status) values
   ('d0000000-0000-4000-8000-000000000008', 'manual', 'a1000000-0000-4000-8000-000000000001', 'completed');
-insert into public.recovery_snapshots (id, shop_id, snapshot_type, data, checksum) values
-  ('d0000000-0000-4000-8000-000000000009', 'a1000000-0000-4000-8000-000000000001', 'manual', '{}', repeat('a', 64));
+insert into public.recovery_snapshot_parts (id, shop_id, checksum, data, size_bytes) overriding system value values
+  (9001, 'a1000000-0000-4000-8000-000000000001', repeat('c', 64), '{}', 2);
+insert into public.recovery_snapshots (id, shop_id, snapshot_type, checksum, state_part_id, recent_part_id, history_part_id) values
+  ('d0000000-0000-4000-8000-000000000009', 'a1000000-0000-4000-8000-000000000001', 'manual', repeat('a', 64), 9001, 9001, 9001);
 insert into public.sync_status (id, shop_id, resource) values
   ('d0000000-0000-4000-8000-00000000000a', 'a1000000-0000-4000-8000-000000000001', 'items');
 insert into public.social_integrations (id, shop_id, platform, account_id) values
@@ -283,11 +285,19 @@ insert into matrix (tbl, op, allowed, sql) values
   ('recovery_snapshots', 'select', '{platform_admin}',
    $$select count(*) from public.recovery_snapshots where id = 'd0000000-0000-4000-8000-000000000009'$$),
   ('recovery_snapshots', 'insert', :'nobody',
-   $$insert into public.recovery_snapshots (shop_id, snapshot_type, data, checksum) values ('a1000000-0000-4000-8000-000000000001', 'manual', '{}', repeat('b', 64))$$),
+   $$insert into public.recovery_snapshots (shop_id, snapshot_type, checksum, state_part_id, recent_part_id, history_part_id) values ('a1000000-0000-4000-8000-000000000001', 'manual', repeat('b', 64), 9001, 9001, 9001)$$),
   ('recovery_snapshots', 'update', :'nobody',
-   $$update public.recovery_snapshots set data = '{"items": []}' where id = 'd0000000-0000-4000-8000-000000000009'$$),
+   $$update public.recovery_snapshots set checksum = repeat('b', 64) where id = 'd0000000-0000-4000-8000-000000000009'$$),
   ('recovery_snapshots', 'delete', :'nobody',
    $$delete from public.recovery_snapshots where id = 'd0000000-0000-4000-8000-000000000009'$$),
+  ('recovery_snapshot_parts', 'select', '{platform_admin}',
+   $$select count(*) from public.recovery_snapshot_parts where id = 9001$$),
+  ('recovery_snapshot_parts', 'insert', :'nobody',
+   $$insert into public.recovery_snapshot_parts (shop_id, checksum, data, size_bytes) values ('a1000000-0000-4000-8000-000000000001', repeat('d', 64), '{}', 2)$$),
+  ('recovery_snapshot_parts', 'update', :'nobody',
+   $$update public.recovery_snapshot_parts set data = '{"items": []}' where id = 9001$$),
+  ('recovery_snapshot_parts', 'delete', :'nobody',
+   $$delete from public.recovery_snapshot_parts where id = 9001$$),
   ('sync_status', 'select', :'members',
    $$select count(*) from public.sync_status where id = 'd0000000-0000-4000-8000-00000000000a'$$),
   ('sync_status', 'insert', :'staff_up',
@@ -335,7 +345,7 @@ select is(
   (select array_agg(c.relname::text order by c.relname) from pg_class c
     where c.relnamespace = 'public'::regnamespace and c.relkind = 'r'),
   'the matrix covers every public table');
-select is((select count(*) from matrix), 92::bigint, '23 tables x 4 operations');
+select is((select count(*) from matrix), 96::bigint, '24 tables x 4 operations');
 
 -- 92 rows x 7 callers = 644 cells.
 select pg_temp.cell(m.tbl, m.op, a.actor, a.actor = any (m.allowed), m.sql)

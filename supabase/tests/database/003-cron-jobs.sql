@@ -8,7 +8,7 @@ select plan(20);
 create temporary table expected_jobs (jobname text primary key, schedule text, command_calls text);
 insert into expected_jobs values
   ('generate-daily-sales-metrics', '0 2 * * *', 'call private.run_daily_sales_metrics('),
-  ('generate-platform-metrics', '30 2 * * *', 'public.generate_platform_metrics('),
+  ('generate-platform-metrics', '30 2 * * *', 'private.run_platform_metrics('),
   ('daily-full-backup', '0 3 * * *', 'public.create_backup_snapshot('),
   ('weekly-backup', '0 4 * * 0', 'public.create_backup_snapshot('),
   ('cleanup-expired-snapshots', '0 5 * * *', 'public.cleanup_expired_snapshots('),

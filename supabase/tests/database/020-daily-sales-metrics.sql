@@ -17,27 +17,27 @@ insert into public.items (id, shop_id, name, category, price, cost, track_stock,
   ('00000000-0000-4000-a000-000000003002', '00000000-0000-4000-a000-000000002001', 'T-shirt', 'apparel', 20, 8, true, 10);
 
 -- New York is UTC-5 in January.
-insert into public.form_submissions (id, shop_id, status, submitted_at, subtotal, discount, customer_ref, line_items) values
+insert into public.form_submissions (id, shop_id, status, submitted_at, subtotal, discount, total, customer_ref, line_items) values
   -- 23:30 local on the 15th (04:30 UTC on the 16th): counts on the 15th
   ('00000000-0000-4000-a000-000000004001', '00000000-0000-4000-a000-000000002001', 'completed',
-   '2026-01-15 23:30-05', 100, 10, 'c1',
+   '2026-01-15 23:30-05', 100, 10, 95, 'c1',
    '[{"item_id": "00000000-0000-4000-a000-000000003001", "quantity": 2, "unit_price": 40, "unit_cost": 15},
      {"item_id": "00000000-0000-4000-a000-000000003002", "quantity": 1, "unit_price": 20}]'),
   -- 00:30 local on the 16th (05:30 UTC on the 16th): counts on the 16th
   ('00000000-0000-4000-a000-000000004002', '00000000-0000-4000-a000-000000002001', 'delivered',
-   '2026-01-16 00:30-05', 50, 0, 'c3',
+   '2026-01-16 00:30-05', 50, 0, 50, 'c3',
    '[{"item_id": "00000000-0000-4000-a000-000000003001", "quantity": 1, "unit_price": 50, "unit_cost": 15}]'),
   ('00000000-0000-4000-a000-000000004003', '00000000-0000-4000-a000-000000002001', 'cancelled',
-   '2026-01-15 12:00-05', 70, 0, 'c4', '[{"item_id": "00000000-0000-4000-a000-000000003001", "quantity": 1, "unit_price": 70}]'),
+   '2026-01-15 12:00-05', 70, 0, 70, 'c4', '[{"item_id": "00000000-0000-4000-a000-000000003001", "quantity": 1, "unit_price": 70}]'),
   ('00000000-0000-4000-a000-000000004004', '00000000-0000-4000-a000-000000002001', 'pending',
-   '2026-01-15 13:00-05', 20, 0, 'c5', '[{"item_id": "00000000-0000-4000-a000-000000003002", "quantity": 1, "unit_price": 20}]'),
+   '2026-01-15 13:00-05', 20, 0, 20, 'c5', '[{"item_id": "00000000-0000-4000-a000-000000003002", "quantity": 1, "unit_price": 20}]'),
   -- 00:10 local on the 15th: counts on the 15th
   ('00000000-0000-4000-a000-000000004005', '00000000-0000-4000-a000-000000002001', 'completed',
-   '2026-01-15 00:10-05', 30, 0, 'c2',
+   '2026-01-15 00:10-05', 30, 0, 30, 'c2',
    '[{"item_id": "00000000-0000-4000-a000-000000003002", "quantity": 1, "unit_price": 30, "unit_cost": 10}]'),
   -- 21:00 local on the 14th = 02:00 UTC on the 15th: a UTC report would put it on the 15th
   ('00000000-0000-4000-a000-000000004006', '00000000-0000-4000-a000-000000002001', 'completed',
-   '2026-01-14 21:00-05', 999, 0, 'c6', '[]');
+   '2026-01-14 21:00-05', 999, 0, 999, 'c6', '[]');
 
 select tests.authenticate_as('00000000-0000-4000-a000-000000001002');
 
@@ -49,9 +49,9 @@ select is(
   '{"shop_id": "00000000-0000-4000-a000-000000002001", "date": "2026-01-15",
     "orders": 4, "completed": 2, "cancelled": 1,
     "gross_revenue": 130, "discounts": 10, "net_revenue": 120, "cost_of_goods": 48, "gross_profit": 72,
-    "items_sold": 4, "average_order_value": 60, "unique_customers": 2,
+    "items_sold": 4, "average_order_value": 60, "unique_customers": 2, "gmv": 125,
     "category_breakdown": {"apparel": {"units": 2, "revenue": 50}, "kitchen": {"units": 2, "revenue": 80}}}'::jsonb,
-  'the 15th in New York: 23:30 and 00:10 local included, 21:00 on the 14th and 00:30 on the 16th not; completed/delivered are revenue, cancelled counted apart; a line without unit_cost uses the item cost'
+  'the 15th in New York: 23:30 and 00:10 local included, 21:00 on the 14th and 00:30 on the 16th not; completed/delivered are revenue, cancelled counted apart; a line without unit_cost uses the item cost; gmv sums the revenue orders'' totals (95 after discount and with shipping, 30)'
 );
 
 select is(

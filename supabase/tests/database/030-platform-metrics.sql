@@ -110,6 +110,11 @@ insert into public.data_extensions (shop_id, kind, amount, status, starts_at, en
   ('00000000-0000-4000-a000-000000030012', 'ai-pack', 7, 'expired', '2024-02-24 10:00+00', '2024-03-10 10:00+00', '2024-02-24 09:00+00'),
   ('00000000-0000-4000-a000-000000030012', 'ai-pack', 9, 'active', now(), null, now());
 
+-- The platform's order figures are read from daily_sales_metrics: the
+-- nightly sales job has computed every shop's day D (shops here are in UTC).
+select count(private.compute_daily_sales_metrics(s.id, '2024-03-15')) as shop_days
+  from public.shops s where s.owner_id = '00000000-0000-4000-a000-000000030001' \gset
+
 -- ---- as a platform admin ----------------------------------------------------
 select tests.authenticate_as('00000000-0000-4000-a000-0000000300ad');
 
@@ -133,7 +138,7 @@ select is((select (r ->> 'churn_rate')::numeric from day_d), 0.1429,
 select is(
   (select jsonb_build_object('gmv', (r ->> 'gmv')::numeric, 'total_orders', r -> 'total_orders') from day_d),
   '{"gmv": 80, "total_orders": 4}'::jsonb,
-  'GMV counts delivered and completed orders placed that day; every order of the day is counted');
+  'GMV counts delivered and completed orders placed that day; every order of the day is counted (from the shops'' daily metrics)');
 select is(
   (select jsonb_build_object('total_users', r -> 'total_users', 'new_users', r -> 'new_users',
                              'total_shops', r -> 'total_shops', 'active_shops', r -> 'active_shops') from day_d),

@@ -17,7 +17,7 @@ select set_eq(
     except
     -- shop_invitations: pending, single-use secrets, not shop data to bring back
     select unnest(array['subscription_events', 'idempotency_keys', 'backup_logs', 'recovery_snapshots',
-                        'shop_invitations'])$$,
+                        'recovery_snapshot_parts', 'shop_invitations'])$$,
   $$select table_name from private.backup_tables()$$,
   'snapshots hold exactly the shop-scoped tables not excluded on purpose');
 

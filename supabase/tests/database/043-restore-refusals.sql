@@ -44,9 +44,11 @@ update public.items set price = 45 where id = '00000000-0000-4000-a000-000000043
 create temp table state_before as select pg_temp.shop_state('00000000-0000-4000-a000-000000043101') as s;
 
 -- ---- tampered data ----------------------------------------------------------------
-update public.recovery_snapshots
-   set data = jsonb_set(data, '{items,0,price}', '1')
- where id = :'snapshot_id';
+-- items are in the snapshot's state part
+update public.recovery_snapshot_parts p
+   set data = jsonb_set(p.data, '{items,0,price}', '1')
+  from public.recovery_snapshots s
+ where s.id = :'snapshot_id' and p.id = s.state_part_id;
 
 select tests.authenticate_as('00000000-0000-4000-a000-0000000430ad');
 select is(

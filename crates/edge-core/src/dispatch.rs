@@ -135,9 +135,11 @@ pub fn parse_action<A: Action>(body: &[u8]) -> Result<A, ApiError> {
         );
     }
     // Externally tagged, `{"<action>": {...fields}}`, so the path of an error starts with
-    // the action and goes on with the field.
-    let tagged = Value::Object(Map::from_iter([(name, Value::Object(fields))]));
-    payload::from_value(tagged).map_err(payload_error)
+    // the action and goes on with the field. Built by `insert`: `Map::from_iter` would
+    // compile a sort of (String, Value) pairs into every module (6 KB).
+    let mut tagged = Map::new();
+    tagged.insert(name, Value::Object(fields));
+    payload::from_value(Value::Object(tagged)).map_err(payload_error)
 }
 
 /// A payload that does not fit its type, classified by what serde reports (the error's

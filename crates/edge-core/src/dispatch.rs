@@ -1,16 +1,14 @@
 //! From an `HttpRequest` to the one RPC call it asks for: method, auth, body limits,
 //! JSON, `{"action": ...}` dispatch, payload typing and the idempotency key.
 
-use std::collections::BTreeMap;
-
 use serde::de::DeserializeOwned;
-use serde_json::json;
-use serde_value::{DeserializerError, Value, ValueDeserializer};
+use serde_json::{json, Map, Value};
 
 use crate::auth::AuthContext;
 use crate::error::{ApiError, ErrorCode};
 use crate::http::{HttpRequest, MAX_BODY_BYTES};
 use crate::idempotency::resolve_idempotency_key;
+use crate::payload::{self, PayloadError, PayloadErrorKind};
 use crate::rpc::{Env, RpcCall, RpcRequest};
 
 /// Whether an action takes an idempotency key, and the one its body carried.
@@ -110,19 +108,17 @@ pub fn parse_action<A: Action>(body: &[u8]) -> Result<A, ApiError> {
             "The request body is not valid UTF-8",
         )
     })?;
-    // A value tree whose deserializer reports errors as data (which field is missing,
-    // unknown, of the wrong type), unlike serde_json's, which only keeps them as text.
     let value: Value = serde_json::from_str(text).map_err(|err| {
         ApiError::of(ErrorCode::InvalidJson)
             .with_details(json!({ "line": err.line(), "column": err.column() }))
     })?;
-    let Value::Map(mut fields) = value else {
+    let Value::Object(mut fields) = value else {
         return Err(ApiError::new(
             ErrorCode::InvalidRequest,
             "The body must be a JSON object with an `action` field",
         ));
     };
-    let name = match fields.remove(&Value::String("action".into())) {
+    let name = match fields.remove("action") {
         Some(Value::String(name)) => name,
         None => return Err(ApiError::invalid_field("action", "`action` is required")),
         Some(_) => {
@@ -143,23 +139,18 @@ pub fn parse_action<A: Action>(body: &[u8]) -> Result<A, ApiError> {
         );
     }
     // Externally tagged, `{"<action>": {...fields}}`, so the path of an error starts with
-    // the action and goes on with the field.
-    let tagged = Value::Map(BTreeMap::from([(Value::String(name), Value::Map(fields))]));
-    serde_path_to_error::deserialize(ValueDeserializer::<DeserializerError>::new(tagged))
-        .map_err(payload_error)
+    // the action and goes on with the field. Built by `insert`: `Map::from_iter` would
+    // compile a sort of (String, Value) pairs into every module (6 KB).
+    let mut tagged = Map::new();
+    tagged.insert(name, Value::Object(fields));
+    payload::from_value(Value::Object(tagged)).map_err(payload_error)
 }
 
 /// A payload that does not fit its type, classified by what serde reports (the error's
 /// kind and the path to the value) and answered with the field it names.
-fn payload_error(error: serde_path_to_error::Error<DeserializerError>) -> ApiError {
+fn payload_error(error: PayloadError) -> ApiError {
     // The first segment is the action (the enum variant), then the field.
-    let path: Vec<String> = error
-        .path()
-        .iter()
-        .skip(1)
-        .map(ToString::to_string)
-        .collect();
-    let at = path.join(".");
+    let at = error.path().skip(1).collect::<Vec<_>>().join(".");
     let inner = |name: &str| {
         if at.is_empty() {
             name.to_string()
@@ -167,25 +158,16 @@ fn payload_error(error: serde_path_to_error::Error<DeserializerError>) -> ApiErr
             format!("{at}.{name}")
         }
     };
-    match error.into_inner() {
-        DeserializerError::MissingField(name) => {
+    match error.kind {
+        PayloadErrorKind::MissingField(name) => {
             let field = inner(name);
             ApiError::invalid_field(&field, format!("`{field}` is required"))
         }
-        DeserializerError::UnknownField(name, _) => {
-            // serde_path_to_error has already stepped into the key it could not place.
-            let field = if path.last() == Some(&name) {
-                at
-            } else {
-                inner(&name)
-            };
+        PayloadErrorKind::UnknownField(name) => {
+            let field = inner(&name);
             ApiError::invalid_field(&field, format!("`{field}` is not a field of this action"))
         }
-        DeserializerError::DuplicateField(name) => {
-            let field = inner(name);
-            ApiError::invalid_field(&field, format!("`{field}` is given twice"))
-        }
-        DeserializerError::UnknownVariant(value, expected) => ApiError::invalid_field(
+        PayloadErrorKind::UnknownVariant(value, expected) => ApiError::invalid_field(
             &at,
             format!(
                 "Invalid `{at}`: `{value}` is not one of {}",
@@ -196,20 +178,18 @@ fn payload_error(error: serde_path_to_error::Error<DeserializerError>) -> ApiErr
                     .join(", ")
             ),
         ),
-        DeserializerError::InvalidType(got, expected)
-        | DeserializerError::InvalidValue(got, expected) => ApiError::invalid_field(
+        PayloadErrorKind::Invalid { got, expected } => ApiError::invalid_field(
             &at,
             format!(
-                "Invalid `{at}`: got {}, expected {}",
-                got.to_unexpected(),
+                "Invalid `{at}`: got {got}, expected {}",
                 json_expectation(&expected)
             ),
         ),
-        DeserializerError::InvalidLength(length, expected) => ApiError::invalid_field(
+        PayloadErrorKind::InvalidLength(length, expected) => ApiError::invalid_field(
             &at,
             format!("Invalid `{at}`: {length} elements, expected {expected}"),
         ),
-        DeserializerError::Custom(reason) => {
+        PayloadErrorKind::Custom(reason) => {
             ApiError::invalid_field(&at, format!("Invalid `{at}`: {reason}"))
         }
     }
@@ -226,6 +206,8 @@ fn json_expectation(expected: &str) -> String {
 
 #[cfg(test)]
 mod tests {
+    use std::collections::BTreeMap;
+
     use serde::Deserialize;
 
     use super::*;

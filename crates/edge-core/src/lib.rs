@@ -12,6 +12,7 @@ pub mod error;
 pub mod http;
 pub mod idempotency;
 pub mod jwt;
+mod payload;
 pub mod rpc;
 pub mod validate;
 

@@ -143,7 +143,7 @@ impl Action for AdminAction {
                 if let (Some(start), Some(end)) = (request.start_date, request.end_date) {
                     validate::date_range(("start_date", start), ("end_date", end), MAX_RANGE_DAYS)?;
                 }
-                Ok(RpcCall::new("get_platform_stats")
+                Ok(RpcCall::read("get_platform_stats")
                     .optional_arg("p_start", request.start_date.map(|date| date.to_string()))
                     .optional_arg("p_end", request.end_date.map(|date| date.to_string())))
             }
@@ -165,7 +165,7 @@ impl Action for AdminAction {
                     .limit
                     .map(|limit| validate::int_in_range("limit", limit.into(), 1, MAX_LIST_LIMIT))
                     .transpose()?;
-                Ok(RpcCall::new("list_backups")
+                Ok(RpcCall::read("list_backups")
                     .optional_arg("p_shop_id", request.shop_id.map(|id| id.to_string()))
                     .optional_arg("p_limit", limit))
             }

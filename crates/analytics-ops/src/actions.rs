@@ -94,28 +94,28 @@ impl Action for AnalyticsAction {
                     .arg("p_shop_id", request.shop_id.to_string()))
             }
             AnalyticsAction::GenerateProduct(request) => shop_period_call(
-                "generate_product_analytics",
+                RpcCall::new("generate_product_analytics"),
                 request.shop_id,
                 request.start_date,
                 request.end_date,
             ),
             AnalyticsAction::GetMetrics(request) => shop_period_call(
-                "get_sales_metrics",
+                RpcCall::read("get_sales_metrics"),
                 request.shop_id,
                 request.start_date,
                 request.end_date,
             ),
             AnalyticsAction::GetShopStats(request) => {
-                Ok(RpcCall::new("get_shop_stats").arg("p_shop_id", request.shop_id.to_string()))
+                Ok(RpcCall::read("get_shop_stats").arg("p_shop_id", request.shop_id.to_string()))
             }
         }
     }
 }
 
-/// A call about one shop over an inclusive period of local dates (at most
+/// `call` about one shop over an inclusive period of local dates (at most
 /// [`MAX_RANGE_DAYS`]): `p_shop_id`, `p_start`, `p_end`.
 fn shop_period_call(
-    function: &'static str,
+    call: RpcCall,
     shop_id: Uuid,
     start_date: NaiveDate,
     end_date: NaiveDate,
@@ -125,7 +125,7 @@ fn shop_period_call(
         ("end_date", end_date),
         MAX_RANGE_DAYS,
     )?;
-    Ok(RpcCall::new(function)
+    Ok(call
         .arg("p_shop_id", shop_id.to_string())
         .arg("p_start", start_date.to_string())
         .arg("p_end", end_date.to_string()))

@@ -8,7 +8,7 @@ use wasm_bindgen::{JsCast, JsValue};
 use crate::dispatch::{admit, plan, Action, Admission};
 use crate::error::{ApiError, ErrorCode};
 use crate::http::{HttpRequest, HttpResponse};
-use crate::rpc::{read_rpc_response, Env, RpcRequest, RPC_TIMEOUT_MS};
+use crate::rpc::{read_rpc_response, Env, RpcMethod, RpcRequest, RPC_TIMEOUT_MS};
 
 /// Answers one request of the shim: `{method, url, headers, body, request_id}` and
 /// `{supabase_url, anon_key, secret_keys, jwt_secret}` in, `{status, headers, body}` out.
@@ -51,12 +51,19 @@ async fn call(rpc: &RpcRequest) -> Result<Box<serde_json::value::RawValue>, ApiE
         ..ApiError::of(ErrorCode::UpstreamUnavailable)
     };
     let timeout = web_sys::AbortSignal::timeout_with_u32(RPC_TIMEOUT_MS);
-    let mut builder = gloo_net::http::Request::post(&rpc.url).abort_signal(Some(&timeout));
+    let mut builder = match rpc.method {
+        RpcMethod::Get => gloo_net::http::Request::get(&rpc.url),
+        RpcMethod::Post => gloo_net::http::Request::post(&rpc.url),
+    }
+    .abort_signal(Some(&timeout));
     for (name, value) in &rpc.headers {
         builder = builder.header(name, value);
     }
-    let response = builder
-        .body(rpc.body.as_str())
+    let request = match rpc.method {
+        RpcMethod::Get => builder.build(),
+        RpcMethod::Post => builder.body(rpc.body.as_str()),
+    };
+    let response = request
         .map_err(unavailable)?
         .send()
         .await

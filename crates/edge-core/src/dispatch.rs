@@ -71,6 +71,11 @@ pub fn plan<A: Action>(
     env: &Env,
     auth: &AuthContext,
 ) -> Result<RpcRequest, ApiError> {
+    Ok(RpcRequest::build(env, auth, &plan_call::<A>(request)?))
+}
+
+/// The body, the action and its one SQL function call, before it becomes a request.
+pub fn plan_call<A: Action>(request: &HttpRequest) -> Result<RpcCall, ApiError> {
     let action: A = parse_action(&request.body)?;
     let idempotency_key = match action.idempotency() {
         Idempotency::ReadOnly => None,
@@ -78,8 +83,7 @@ pub fn plan<A: Action>(
             resolve_idempotency_key(request.header("idempotency-key"), body_key)?
         }
     };
-    let call = action.rpc_call(idempotency_key)?;
-    Ok(RpcRequest::build(env, auth, &call))
+    action.rpc_call(idempotency_key)
 }
 
 /// Both steps without the signature check: every refusal that needs no key happens here,

@@ -29,7 +29,7 @@ mod webcrypto;
 pub use dispatch::{admit, parse_action, plan, route, Action, Admission, Idempotency, Route};
 pub use error::{ApiError, ErrorCode};
 pub use http::{HttpRequest, HttpResponse};
-pub use rpc::{read_rpc_response, Env, RpcCall, RpcRequest};
+pub use rpc::{read_rpc_response, Env, RpcCall, RpcMethod, RpcRequest};
 
 #[cfg(test)]
 mod tests {

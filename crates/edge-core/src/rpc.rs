@@ -93,13 +93,26 @@ impl Env {
 pub struct RpcCall {
     pub function: &'static str,
     pub args: Map<String, Value>,
+    /// A call of a STABLE function, sent by GET: PostgREST runs it in a read-only
+    /// transaction, and a load balancer in front of read replicas may send it to one.
+    pub read_only: bool,
 }
 
 impl RpcCall {
+    /// A call that may write, sent by POST to the primary.
     pub fn new(function: &'static str) -> RpcCall {
         RpcCall {
             function,
             args: Map::new(),
+            read_only: false,
+        }
+    }
+
+    /// A call of a STABLE function with scalar arguments, sent by GET.
+    pub fn read(function: &'static str) -> RpcCall {
+        RpcCall {
+            read_only: true,
+            ..RpcCall::new(function)
         }
     }
 
@@ -116,18 +129,39 @@ impl RpcCall {
     }
 }
 
+/// How an `RpcRequest` goes out.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RpcMethod {
+    /// Arguments in the query string, no body.
+    Get,
+    /// Arguments as a JSON object body.
+    Post,
+}
+
 /// The HTTP request to PostgREST carrying an `RpcCall`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct RpcRequest {
+    pub method: RpcMethod,
     pub url: String,
     pub headers: Vec<(String, String)>,
+    /// Empty for `Get`.
     pub body: String,
 }
 
+/// Everything but URL-unreserved characters is escaped in a GET argument, so `+`,
+/// `&`, `=` and `,` in a value reach PostgREST as themselves.
+const QUERY_VALUE: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'.')
+    .remove(b'_')
+    .remove(b'~');
+
 impl RpcRequest {
-    /// `POST {supabase_url}/rest/v1/rpc/<function>` with the caller's credentials as they
-    /// came: a JWT with the anon key as `apikey` (never as the Bearer token), so RLS sees
-    /// the caller; or the caller's secret key as `apikey` (and as Bearer if it was sent so).
+    /// `{supabase_url}/rest/v1/rpc/<function>`, by POST with a JSON body, or by GET with
+    /// the arguments as query parameters for a read-only call (PostgREST casts each from
+    /// text to the parameter's type). Sent with the caller's credentials as they came: a
+    /// JWT with the anon key as `apikey` (never as the Bearer token), so RLS sees the
+    /// caller; or the caller's secret key as `apikey` (and as Bearer if it was sent so).
     pub fn build(env: &Env, auth: &AuthContext, call: &RpcCall) -> RpcRequest {
         let mut headers: Vec<(String, String)> = match auth {
             AuthContext::Jwt(token) => vec![
@@ -143,10 +177,30 @@ impl RpcRequest {
                 .chain([("apikey".to_string(), apikey.clone())])
                 .collect(),
         };
-        headers.push(("Content-Type".into(), "application/json".into()));
         headers.push(("Accept".into(), "application/json".into()));
+        let mut url = format!("{}/rest/v1/rpc/{}", env.supabase_url, call.function);
+        if call.read_only {
+            for (index, (name, value)) in call.args.iter().enumerate() {
+                let text = match value {
+                    Value::String(text) => text.clone(),
+                    other => other.to_string(),
+                };
+                url.push(if index == 0 { '?' } else { '&' });
+                url.push_str(name);
+                url.push('=');
+                url.extend(percent_encoding::utf8_percent_encode(&text, QUERY_VALUE));
+            }
+            return RpcRequest {
+                method: RpcMethod::Get,
+                url,
+                headers,
+                body: String::new(),
+            };
+        }
+        headers.push(("Content-Type".into(), "application/json".into()));
         RpcRequest {
-            url: format!("{}/rest/v1/rpc/{}", env.supabase_url, call.function),
+            method: RpcMethod::Post,
+            url,
             headers,
             body: Value::Object(call.args.clone()).to_string(),
         }
@@ -291,15 +345,42 @@ mod tests {
                     "Bearer aaa.bbb.ccc".to_string()
                 ),
                 ("apikey".to_string(), "sb_publishable_xyz".to_string()),
-                ("Content-Type".to_string(), "application/json".to_string()),
                 ("Accept".to_string(), "application/json".to_string()),
+                ("Content-Type".to_string(), "application/json".to_string()),
             ]
         );
+        assert_eq!(request.method, RpcMethod::Post);
         // Absent optional arguments are left out so the SQL defaults apply.
         let body: Value = serde_json::from_str(&request.body).expect("JSON body");
         assert_eq!(
             body,
             json!({"p_item_id": "0b0e7a4e-6f2c-4f1e-9d5b-7c1a2b3c4d5e", "p_change": -2})
+        );
+    }
+
+    #[test]
+    fn a_read_only_call_goes_by_get_with_escaped_query_arguments() {
+        let env = Env::new("https://abc.supabase.co", "sb_publishable_xyz").expect("valid env");
+        let call = RpcCall::read("get_sales_metrics")
+            .arg("p_shop_id", "0b0e7a4e-6f2c-4f1e-9d5b-7c1a2b3c4d5e")
+            .arg("p_note", "a+b&c=d, é")
+            .optional_arg("p_end", None::<String>)
+            .arg("p_limit", 20);
+        let request = RpcRequest::build(&env, &auth(), &call);
+        assert_eq!(request.method, RpcMethod::Get);
+        assert_eq!(
+            request.url,
+            "https://abc.supabase.co/rest/v1/rpc/get_sales_metrics\
+             ?p_limit=20&p_note=a%2Bb%26c%3Dd%2C%20%C3%A9\
+             &p_shop_id=0b0e7a4e-6f2c-4f1e-9d5b-7c1a2b3c4d5e"
+        );
+        assert_eq!(request.body, "");
+        assert!(
+            !request
+                .headers
+                .iter()
+                .any(|(name, _)| name == "Content-Type"),
+            "a GET carries no body to describe"
         );
     }
 

@@ -4,10 +4,10 @@ use std::collections::BTreeMap;
 
 use serde_json::Value;
 
-use crate::dispatch::{parse_action, route, Action, Route};
+use crate::dispatch::{admit, parse_action, plan_call, route, Action, Admission, Route};
 use crate::error::{ApiError, ErrorCode};
 use crate::http::HttpRequest;
-use crate::rpc::Env;
+use crate::rpc::{Env, RpcCall};
 
 /// A well-formed (unsigned-for-test) JWT: the edge only checks its shape.
 pub const TEST_JWT: &str = "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJ0ZXN0In0.c2lnbmF0dXJl";
@@ -36,20 +36,18 @@ pub fn post_json(body: &Value) -> HttpRequest {
     post(body.to_string())
 }
 
-/// Routes `body` and returns the function name and JSON arguments it would call.
-pub fn rpc_of<A: Action>(request: &HttpRequest) -> Result<(String, Value), ApiError> {
-    match route::<A>(request, &env())? {
-        Route::Call(rpc) => {
-            let function = rpc
-                .url
-                .strip_prefix(&format!("{TEST_URL}/rest/v1/rpc/"))
-                .expect("RPC URL under /rest/v1/rpc/")
-                .to_string();
-            let args = serde_json::from_str(&rpc.body).expect("RPC body is JSON");
-            Ok((function, args))
-        }
-        Route::Preflight => panic!("expected an RPC call, got the preflight"),
+/// Routes `request` and returns the SQL function call it would make.
+pub fn call_of<A: Action>(request: &HttpRequest) -> Result<RpcCall, ApiError> {
+    match admit(request, &env())? {
+        Admission::Post(_) => plan_call::<A>(request),
+        Admission::Preflight => panic!("expected an RPC call, got the preflight"),
     }
+}
+
+/// Routes `request` and returns the function name and JSON arguments it would call.
+pub fn rpc_of<A: Action>(request: &HttpRequest) -> Result<(String, Value), ApiError> {
+    let call = call_of::<A>(request)?;
+    Ok((call.function.to_string(), Value::Object(call.args)))
 }
 
 /// Routes `body` expecting a refusal, and returns it.
@@ -232,6 +230,8 @@ pub fn assert_api_reference_documents<A: Action>(crate_dir: &str, function: &str
 /// each with whether it has a default.
 #[derive(Debug)]
 struct RpcRow {
+    /// `GET` (a STABLE function, read-only) or `POST`.
+    method: String,
     function: String,
     params: Vec<(String, bool)>,
 }
@@ -260,10 +260,12 @@ pub fn assert_rpc_table_matches<A: Action>(
             .iter()
             .find(|(name, _)| *name == action)
             .unwrap_or_else(|| panic!("no RPC row for {action}"));
-        let (called, args) =
-            rpc_of::<A>(&post_json(body)).unwrap_or_else(|e| panic!("{body} is refused: {e:?}"));
-        assert_eq!(called, row.function, "{action}: SQL function");
-        let args = args.as_object().expect("named arguments");
+        let call =
+            call_of::<A>(&post_json(body)).unwrap_or_else(|e| panic!("{body} is refused: {e:?}"));
+        assert_eq!(call.function, row.function, "{action}: SQL function");
+        let method = if call.read_only { "GET" } else { "POST" };
+        assert_eq!(method, row.method, "{action}: sent by");
+        let args = &call.args;
         for name in args.keys() {
             assert!(
                 row.params.iter().any(|(param, _)| param == name),
@@ -281,7 +283,7 @@ pub fn assert_rpc_table_matches<A: Action>(
 }
 
 /// The rows of docs/ARCHITECTURE.md's RPC table about `function`: for
-/// `inventory-operations`, the lines starting with ``| inventory `<action>` | `<sql function>(<params>)``.
+/// `inventory-operations`, the lines starting with ``| inventory `<action>` | <GET or POST> | `<sql function>(<params>)``.
 fn architecture_rpc_rows(crate_dir: &str, function: &str) -> Vec<(String, RpcRow)> {
     let path = std::path::Path::new(crate_dir).join("../../docs/ARCHITECTURE.md");
     let doc = std::fs::read_to_string(&path).expect("docs/ARCHITECTURE.md exists");
@@ -290,10 +292,10 @@ fn architecture_rpc_rows(crate_dir: &str, function: &str) -> Vec<(String, RpcRow
         .filter_map(|line| line.strip_prefix(&prefix))
         .map(|rest| {
             let (action, rest) = rest.split_once('`').expect("action in backticks");
-            let call = rest
+            let (method, call) = rest
                 .split_once("| `")
-                .expect("the RPC column starts with a backtick")
-                .1;
+                .expect("the RPC column starts with a backtick");
+            let method = method.trim().trim_start_matches('|').trim();
             let (name, rest) = call.split_once('(').expect("function(params)");
             let params = &rest[..rest.find(')').expect("closing parenthesis")];
             let params = params
@@ -308,6 +310,7 @@ fn architecture_rpc_rows(crate_dir: &str, function: &str) -> Vec<(String, RpcRow
             (
                 action.to_string(),
                 RpcRow {
+                    method: method.to_string(),
                     function: name.to_string(),
                     params,
                 },

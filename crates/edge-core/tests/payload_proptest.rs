@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 
 use admin_ops::AdminAction;
 use analytics_ops::AnalyticsAction;
-use edge_core::{route, Action, Env, ErrorCode, HttpRequest, HttpResponse, Route};
+use edge_core::{route, Action, Env, ErrorCode, HttpRequest, HttpResponse, Route, RpcMethod};
 use inventory_ops::InventoryAction;
 use proptest::prelude::*;
 use serde_json::{json, Map, Value};
@@ -73,15 +73,38 @@ fn check<A: Action>(request: &HttpRequest) -> Result<(), TestCaseError> {
     let env = Env::new(URL, "anon").expect("env");
     match route::<A>(request, &env) {
         Ok(Route::Call(rpc)) => {
-            let name = rpc.url.strip_prefix(&format!("{URL}/rest/v1/rpc/"));
+            let (path, query) = rpc.url.split_once('?').unwrap_or((&rpc.url, ""));
+            let name = path.strip_prefix(&format!("{URL}/rest/v1/rpc/"));
             prop_assert!(name.is_some_and(
                 |n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_lowercase() || b == b'_')
             ));
-            let args: Value = serde_json::from_str(&rpc.body).expect("RPC body is JSON");
-            let args = args.as_object().expect("RPC arguments are an object");
+            let names: Vec<String> = match rpc.method {
+                RpcMethod::Post => {
+                    prop_assert!(query.is_empty());
+                    let args: Value = serde_json::from_str(&rpc.body).expect("RPC body is JSON");
+                    let args = args.as_object().expect("RPC arguments are an object");
+                    args.keys().cloned().collect()
+                }
+                RpcMethod::Get => {
+                    prop_assert!(rpc.body.is_empty());
+                    let mut names = Vec::new();
+                    for pair in query.split('&').filter(|pair| !pair.is_empty()) {
+                        let (name, value) = pair.split_once('=').unwrap_or((pair, ""));
+                        // Escaped: nothing in a value can start another parameter.
+                        prop_assert!(
+                            value
+                                .bytes()
+                                .all(|b| b.is_ascii_alphanumeric() || b"-._~%".contains(&b)),
+                            "value: {value}"
+                        );
+                        names.push(name.to_string());
+                    }
+                    names
+                }
+            };
             prop_assert!(
-                args.keys().all(|k| k.starts_with("p_")),
-                "arguments: {args:?}"
+                names.iter().all(|k| k.starts_with("p_")),
+                "arguments: {names:?}"
             );
         }
         Ok(Route::Preflight) => prop_assert!(false, "a POST is never the preflight"),

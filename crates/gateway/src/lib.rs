@@ -61,6 +61,10 @@ pub struct Config {
     /// A login with REPLICATION for the local Realtime at `/realtime/v1`
     /// (absent: no Realtime).
     pub realtime_database_url: Option<String>,
+    /// The `authenticator` login on a read replica: `/rest/v1` GET and HEAD
+    /// requests (tables and RPC) go there, everything else to the primary, as
+    /// hosted Supabase's API load balancer routes them (absent: all to the primary).
+    pub replica_database_url: Option<String>,
 }
 
 impl Config {
@@ -69,8 +73,9 @@ impl Config {
     /// (`name=url,...`), `GATEWAY_POOL_SIZE` (16), `GATEWAY_DB_SCHEMA` (public),
     /// `AUTH_SIGNING_KEYS_PATH` (unset: legacy HS256), `SUPABASE_URL`
     /// (`http://127.0.0.1:<port>`), `AUTH_DATABASE_URL` (unset: no `/auth/v1`),
-    /// `SUPABASE_PUBLISHABLE_KEY`, `SUPABASE_SECRET_KEY`, `REALTIME_DATABASE_URL`
-    /// and the `GATEWAY_*` limits (`Limits::from_env`).
+    /// `SUPABASE_PUBLISHABLE_KEY`, `SUPABASE_SECRET_KEY`, `REALTIME_DATABASE_URL`,
+    /// `GATEWAY_REPLICA_DATABASE_URL` (unset: no replica) and the `GATEWAY_*`
+    /// limits (`Limits::from_env`).
     pub fn from_env() -> Result<Self, String> {
         let var = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
         let database_url = var("GATEWAY_DATABASE_URL")
@@ -112,6 +117,7 @@ impl Config {
             schema: var("GATEWAY_DB_SCHEMA").unwrap_or_else(|| "public".into()),
             limits: Limits::from_env(var)?,
             realtime_database_url: var("REALTIME_DATABASE_URL"),
+            replica_database_url: var("GATEWAY_REPLICA_DATABASE_URL"),
         })
     }
 }
@@ -135,15 +141,17 @@ pub fn parse_upstreams(text: &str) -> Result<HashMap<String, String>, String> {
 pub struct AppState {
     config: Arc<Config>,
     pool: deadpool_postgres::Pool,
+    /// Reads' pool: the replica's when one is configured.
+    read_pool: deadpool_postgres::Pool,
     schema: schema::SharedSchema,
     http: reqwest::Client,
     callers: Arc<limits::CallerTurns>,
     credentials: Arc<auth::Credentials>,
 }
 
-fn pool(config: &Config) -> Result<deadpool_postgres::Pool, String> {
-    let mut pg_config = tokio_postgres::Config::from_str(&config.database_url)
-        .map_err(|e| format!("DATABASE_URL: {e}"))?;
+fn connection_pool(config: &Config, url: &str) -> Result<deadpool_postgres::Pool, String> {
+    let mut pg_config =
+        tokio_postgres::Config::from_str(url).map_err(|e| format!("database URL: {e}"))?;
     // Statements are prepared before a request's transaction sets its search_path
     // (db.rs), so the session starts with that same path: names resolve at prepare
     // time as they will at execution, and Postgres never re-plans for a changed path.
@@ -173,7 +181,11 @@ fn pool(config: &Config) -> Result<deadpool_postgres::Pool, String> {
 /// Builds the state and router, loads the schema cache, and starts the
 /// `NOTIFY pgrst` listener.
 pub async fn app(config: Config) -> Result<Router, String> {
-    let pool = pool(&config)?;
+    let pool = connection_pool(&config, &config.database_url)?;
+    let read_pool = match &config.replica_database_url {
+        Some(url) => connection_pool(&config, url)?,
+        None => pool.clone(),
+    };
     let shared = schema::SharedSchema::default();
     match schema::reload(&pool, &shared, &config.schema).await {
         Ok(()) => warn_if_superuser(&pool).await,
@@ -220,6 +232,7 @@ pub async fn app(config: Config) -> Result<Router, String> {
         callers: limits::CallerTurns::new(&config.limits),
         config: Arc::new(config),
         pool,
+        read_pool,
         schema: shared,
         http,
         credentials,

@@ -374,7 +374,7 @@ async fn table_request(
                 planned_count: planned_count.as_ref(),
                 rollback: prefer.rollback,
             };
-            let outcome = db::execute(&state.pool, &caller, &settings, work).await?;
+            let outcome = db::execute(&state.read_pool, &caller, &settings, work).await?;
             read_response(method, content_type, singular, window.offset, outcome)?
         }
         Method::POST => {
@@ -612,7 +612,12 @@ async fn rpc_request(
         rollback: Prefer::from_headers(headers).rollback,
     };
     let settings = settings(method, uri, headers, &cache, &caller);
-    let outcome = db::execute(&state.pool, &caller, &settings, work).await?;
+    let pool = if is_post {
+        &state.pool
+    } else {
+        &state.read_pool
+    };
+    let outcome = db::execute(pool, &caller, &settings, work).await?;
     if function.returns == ReturnShape::Void {
         return Ok(StatusCode::NO_CONTENT.into_response());
     }

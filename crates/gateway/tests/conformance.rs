@@ -139,6 +139,7 @@ fn harness() -> &'static Harness {
                     schema: "public".to_owned(),
                     limits: gateway::Limits::default(),
                     realtime_database_url: None,
+                    replica_database_url: None,
                 };
                 let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
                     .await
@@ -166,6 +167,11 @@ fn harness() -> &'static Harness {
 async fn gateway_with(limits: gateway::Limits) -> String {
     let mut config = harness().gateway_config.clone();
     config.limits = limits;
+    serve_gateway(config).await
+}
+
+/// Serves a second gateway with `config`; returns its base URL once it answers.
+async fn serve_gateway(config: gateway::Config) -> String {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
         .unwrap_or_else(|e| panic!("bind: {e}"));
@@ -180,7 +186,7 @@ async fn gateway_with(limits: gateway::Limits) -> String {
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
-    panic!("the gateway with limits did not start")
+    panic!("the second gateway did not start")
 }
 
 /// Writes `request` on a raw connection to `base` and returns what the gateway
@@ -345,8 +351,19 @@ async fn request(
     headers: &[(&str, &str)],
     body: Option<Value>,
 ) -> Reply {
+    request_to(&harness().base, method, path, token, headers, body).await
+}
+
+async fn request_to(
+    base: &str,
+    method: Method,
+    path: &str,
+    token: Option<&str>,
+    headers: &[(&str, &str)],
+    body: Option<Value>,
+) -> Reply {
     let client = reqwest::Client::new();
-    let mut builder = client.request(method, format!("{}{path}", harness().base));
+    let mut builder = client.request(method, format!("{base}{path}"));
     if let Some(token) = token {
         builder = builder.bearer_auth(token);
     }
@@ -504,6 +521,7 @@ async fn database_unreachable_is_503_json() {
         schema: "public".to_owned(),
         limits: gateway::Limits::default(),
         realtime_database_url: None,
+        replica_database_url: None,
     };
     let router = gateway::app(config).await.unwrap_or_else(|e| panic!("{e}"));
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
@@ -2701,4 +2719,119 @@ async fn tx_rollback_answers_then_undoes() {
         fingerprint("tx-rollback-").await,
         fingerprint("no-such-sku-").await
     );
+}
+
+#[tokio::test]
+async fn reads_go_to_the_replica_and_writes_to_the_primary() {
+    // The "replica" is a second database with the same schema and one row
+    // that differs, so each answer shows which database served it.
+    const REPLICA: &str = "gateway_conformance_replica";
+    let server = admin().await;
+    for statement in [
+        format!("drop database if exists {REPLICA} with (force)"),
+        format!("create database {REPLICA}"),
+    ] {
+        server
+            .batch_execute(&statement)
+            .await
+            .unwrap_or_else(|e| panic!("{statement}: {e:?}"));
+    }
+    let mut replica_config = harness().admin_config.clone();
+    replica_config.dbname(REPLICA);
+    let replica = connect(&replica_config).await;
+    for file in [
+        "supabase/baseline/supabase_baseline.sql",
+        "crates/gateway/tests/fixtures/schema.sql",
+    ] {
+        replica
+            .batch_execute(&workspace_file(file))
+            .await
+            .unwrap_or_else(|e| panic!("{file}: {e:?}"));
+    }
+    replica
+        .batch_execute("update public.categories set name = 'Mugs on the replica' where id = 1")
+        .await
+        .unwrap_or_else(|e| panic!("{e:?}"));
+    let mut config = harness().gateway_config.clone();
+    config.replica_database_url = Some(config.database_url.replace(DATABASE, REPLICA));
+    let base = serve_gateway(config).await;
+    let a = user(USER_A);
+    let name_of = |reply: &Reply| reply.json()[0]["name"].as_str().map(str::to_owned);
+
+    let table = request_to(
+        &base,
+        Method::GET,
+        "/rest/v1/categories?id=eq.1&select=name",
+        Some(&a),
+        &[],
+        None,
+    )
+    .await;
+    assert_eq!(
+        name_of(&table).as_deref(),
+        Some("Mugs on the replica"),
+        "{}",
+        table.text
+    );
+    let by_get = request_to(
+        &base,
+        Method::GET,
+        "/rest/v1/rpc/categories_from?p_min=1",
+        Some(&a),
+        &[],
+        None,
+    )
+    .await;
+    assert_eq!(
+        name_of(&by_get).as_deref(),
+        Some("Mugs on the replica"),
+        "{}",
+        by_get.text
+    );
+    let by_post = request_to(
+        &base,
+        Method::POST,
+        "/rest/v1/rpc/categories_from",
+        Some(&a),
+        &[],
+        Some(json!({"p_min": 1})),
+    )
+    .await;
+    assert_eq!(
+        name_of(&by_post).as_deref(),
+        Some("Mugs"),
+        "{}",
+        by_post.text
+    );
+
+    let bump = request_to(
+        &base,
+        Method::POST,
+        "/rest/v1/rpc/bump_counter",
+        Some(&service()),
+        &[],
+        Some(json!({"p_name": "replica-routing"})),
+    )
+    .await;
+    assert_eq!(bump.status, StatusCode::OK, "{}", bump.text);
+    let count = |client: tokio_postgres::Client| async move {
+        client
+            .query_one(
+                "select count(*) from public.counters where name = 'replica-routing'",
+                &[],
+            )
+            .await
+            .map(|row| row.get::<_, i64>(0))
+            .unwrap_or_else(|e| panic!("{e:?}"))
+    };
+    assert_eq!(
+        count(admin().await).await,
+        1,
+        "the write reached the primary"
+    );
+    assert_eq!(count(replica).await, 0, "and not the replica");
+    server
+        .batch_execute(&format!("drop database {REPLICA} with (force)"))
+        .await
+        .unwrap_or_else(|e| panic!("{e:?}"));
 }

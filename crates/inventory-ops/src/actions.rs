@@ -140,7 +140,7 @@ impl Action for InventoryAction {
                     .threshold
                     .map(|t| validate::int_in_range("threshold", t.into(), 0, i32::MAX.into()))
                     .transpose()?;
-                Ok(RpcCall::new("get_low_stock_items")
+                Ok(RpcCall::read("get_low_stock_items")
                     .arg("p_shop_id", request.shop_id.to_string())
                     .optional_arg("p_threshold", threshold))
             }

@@ -220,6 +220,35 @@ db_types_check() {
   return $rc
 }
 
+# docs/ACCESS_MATRIX.md: what each caller may do to each table, tried against
+# database $1 (scripts/lib/access_matrix.sql: a fixture and every attempt in
+# one transaction that is rolled back, so the database is left as it was).
+db_access_matrix_print() {
+  local name="${1:-postgres}"
+  db_psql "$name" -At -f "$ROOT/scripts/lib/access_matrix.sql"
+}
+
+db_access_matrix_generate() {
+  local name="${1:-postgres}" tmp
+  step "generating docs/ACCESS_MATRIX.md from $name"
+  tmp="$(mktemp)"
+  db_access_matrix_print "$name" >"$tmp" || { rm -f "$tmp"; return 1; }
+  mv "$tmp" "$ROOT/docs/ACCESS_MATRIX.md"
+}
+
+# Fails, showing the diff, when the committed matrix no longer matches the
+# grants, policies and triggers of the database.
+db_access_matrix_check() {
+  local name="${1:-postgres}" tmp rc=0
+  step "checking docs/ACCESS_MATRIX.md against $name"
+  tmp="$(mktemp)"
+  db_access_matrix_print "$name" >"$tmp" || { rm -f "$tmp"; return 1; }
+  diff -u "$ROOT/docs/ACCESS_MATRIX.md" "$tmp" >&2 || rc=$?
+  rm -f "$tmp"
+  [ $rc -eq 0 ] || note "stale: regenerate with db_access_matrix_generate and commit docs/ACCESS_MATRIX.md" >&2
+  return $rc
+}
+
 # A throwaway database with the baseline and the schema, for test suites that
 # must not touch `postgres` (gateway conformance, parallel runs). Migrations are
 # applied with psql in order, as postgres; the pg_cron one is skipped because pg_cron can

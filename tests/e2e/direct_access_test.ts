@@ -1,7 +1,8 @@
 // docs/DIRECT_ACCESS.md cannot rot: every ```ts block of it that starts with
 // `// example: <name> (as: <caller>)` runs here through supabase-js, as that
-// caller of a fresh shop, and what it returns must have the shape the screen
-// relies on. A second test writes the same kind of queries against the
+// caller of a fresh shop, in the guide's order (so the catalog upsert runs
+// after the catalog reads), and what it returns must have the shape the
+// screen relies on. A second test writes the same kind of queries against the
 // generated types (`createClient<Database>`), so `deno test`'s type check
 // proves the types accept them.
 
@@ -49,7 +50,7 @@ async function populate(world: World): Promise<Context> {
   const to = "2026-10-31";
   // Created an hour ago: its opening stock's 'initial' history row is older than the movements below.
   const createdAt = new Date(Date.now() - 3_600_000).toISOString();
-  const mug = await createItem(world, { name: "Blue mug", stock: 12, lowStockThreshold: 3, createdAt });
+  const mug = await createItem(world, { name: "Blue mug", sku: "MUG-BLUE", stock: 12, lowStockThreshold: 3, createdAt });
   await createItem(world, { name: "Clay mug", stock: 2, lowStockThreshold: 5 });
   await createItem(world, { name: "Plate", stock: 30 });
   for (let i = 1; i <= 7; i++) {
@@ -98,6 +99,15 @@ const SHAPES: Record<string, (answer: { data: unknown; count?: number | null }, 
     // The plate never moved: its history is its opening stock.
     const plate = rows(items[2].stock_history, "plate history");
     assert.deepEqual(plate.map((h) => [h.reason, h.new_stock]), [["initial", 30]]);
+  },
+  catalog_upsert({ data }, { itemId }) {
+    const items = rows(data, "upsert");
+    const mug = items.find((i) => i.sku === "MUG-BLUE");
+    const tea = items.find((i) => i.sku === "TEA-GREEN");
+    assert.equal(items.length, 2);
+    assert.deepEqual(mug, { id: itemId, sku: "MUG-BLUE", name: "Blue mug", price: 14, stock: 12 }, "updated in place");
+    assert.ok(tea && tea.id !== itemId, "a new item");
+    assert.deepEqual([tea.name, tea.price, tea.stock], ["Green tea, 100 g", 6, 40]);
   },
   low_stock({ data }) {
     const items = rows((data as Row).items, "low stock");

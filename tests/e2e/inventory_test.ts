@@ -714,11 +714,13 @@ test("RLS: anon and a platform admin who is no member see no items", async () =>
   assert.deepEqual(admin.data, []);
 });
 
-test("RLS: stock cannot be written around update_stock (no column grant, no history insert)", async () => {
+test("RLS: stock cannot be written around update_stock (the stock guard, no history insert)", async () => {
   const item = await createItem(world, { stock: 10 });
   const before = await fingerprint(world);
   const patch = await clientFor(world.owner.jwt).from("items").update({ stock: 0 }).eq("id", item.id).select();
-  assert.ok(patch.error, "updating items.stock directly is refused");
+  assert.equal(patch.status, 409, `updating items.stock directly is refused: ${JSON.stringify(patch.error)}`);
+  assert.equal(patch.error?.message, "conflict");
+  assert.equal(JSON.parse(patch.error!.details).column, "stock");
   const insert = await clientFor(world.owner.jwt).from("stock_history").insert({
     shop_id: world.shopId,
     item_id: item.id,

@@ -1293,7 +1293,9 @@ enum Purpose {
 /// where <join to the parent> and <filters> order by ... limit ... offset ...`.
 /// A to-one resource is a lateral subquery turned into an object with
 /// `row_to_json`, a to-many one a lateral `json_agg` over its subquery (so its
-/// own order, limit and offset apply per parent row).
+/// own order, limit and offset apply per parent row). Both stay `json`, never
+/// `jsonb`, so an embedded object's keys come in the order of the select, as
+/// PostgREST sends them.
 fn node_select(
     statement: &mut Statement,
     cache: &SchemaCache,
@@ -1356,7 +1358,7 @@ fn node_select(
                 }
             } else if shown {
                 items.push(format!(
-                    "row_to_json({aggregate_alias}.*)::jsonb as {}",
+                    "row_to_json({aggregate_alias}.*) as {}",
                     quote_ident(&embed.name)
                 ));
             }
@@ -1367,7 +1369,7 @@ fn node_select(
                 "true".to_owned()
             };
             joins.push_str(&format!(
-                " {kind} join lateral (select json_agg({aggregate_alias})::jsonb as {aggregate_alias} \
+                " {kind} join lateral (select json_agg({aggregate_alias}) as {aggregate_alias} \
                  from ({child}) as {aggregate_alias}) as {aggregate_alias} on {on}"
             ));
             if shown {

@@ -2374,6 +2374,20 @@ async fn embedding_to_one_as_object_to_many_as_array() {
         reply.json(),
         json!([{"sku": "emb1-a", "item_events": [{"change": 7}]}])
     );
+    // embedded objects keep the select's key order (jsonb would sort keys by length)
+    let reply = get(
+        "/rest/v1/items?select=sku,categories(name,id),item_events(created_at,change)\
+         &sku=eq.emb1-a&item_events.limit=1",
+        Some(&a),
+    )
+    .await;
+    let text = &reply.text;
+    let position = |key: &str| {
+        text.find(&format!("\"{key}\""))
+            .unwrap_or_else(|| panic!("no {key} in {text}"))
+    };
+    assert!(position("name") < position("id"), "{text}");
+    assert!(position("created_at") < position("change"), "{text}");
 }
 
 #[tokio::test]

@@ -118,8 +118,17 @@ select ok(not has_column_privilege('authenticated', 'public.profiles', 'is_platf
           and not has_table_privilege('authenticated', 'public.profiles', 'insert'),
   'authenticated can neither set is_platform_admin nor create profiles');
 
-select ok(not has_column_privilege('authenticated', 'public.items', 'stock', 'update'),
-  'stock is not updatable directly (only through the stock functions, which log history)');
+-- An upsert updates every column of its payload, so a client may name in an
+-- update exactly what it may insert; the triggers keep id, shop_id and stock
+-- from changing (018).
+select is(
+  (select array_agg(column_name::text order by column_name) from information_schema.column_privileges
+    where grantee = 'authenticated' and table_schema = 'public' and table_name = 'items'
+      and privilege_type = 'UPDATE'),
+  (select array_agg(column_name::text order by column_name) from information_schema.column_privileges
+    where grantee = 'authenticated' and table_schema = 'public' and table_name = 'items'
+      and privilege_type = 'INSERT'),
+  'items: the columns a client may update are those it may insert (created_at and updated_at are neither)');
 
 select ok(
   not has_column_privilege('authenticated', 'public.form_submissions', 'order_number', 'insert')

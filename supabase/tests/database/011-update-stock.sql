@@ -115,7 +115,7 @@ select throws_ok($$select public.update_stock('00000000-0000-4000-a000-00000000f
   'PT404', 'not_found', 'a missing item is not_found');
 
 select throws_ok($$update public.items set stock = 100 where id = '00000000-0000-4000-a000-000000003001'$$,
-  '42501', null, 'staff cannot write items.stock directly, only through update_stock');
+  'PT409', 'conflict', 'staff cannot write items.stock directly, only through update_stock');
 
 -- Idempotency: a retried request applies once and answers the same.
 create temp table keyed_first as

@@ -32,7 +32,7 @@ select is(pg_temp.history('00000000-0000-4000-a000-000000003002'), null,
 -- ---- direct writes, every role ------------------------------------------------
 select throws_ok(
   $$update public.items set stock = 40 where id = '00000000-0000-4000-a000-000000003001'$$,
-  '42501', null, 'owner: no update right on items.stock');
+  'PT409', 'conflict', 'owner: a direct stock update is refused');
 select tests.authenticate_as_service_role();
 select throws_ok(
   $$update public.items set stock = 40 where id = '00000000-0000-4000-a000-000000003001'$$,

@@ -52,6 +52,7 @@ insert into public.shops (id, owner_id, name, slug) values
 create function pg_temp.populate(p_shop uuid, p_n integer) returns void language plpgsql as $$
 declare
   v_id text := 'ace' || p_n || '0000-0000-4000-8000-0000000000';
+  v_part bigint;
 begin
   insert into public.shop_invitations (id, shop_id, role) values ((v_id || '01')::uuid, p_shop, 'staff');
   -- 11: the target item (no history, so it may be deleted); 12: the item history and analytics point at.
@@ -76,8 +77,15 @@ begin
     (p_shop, (v_id || '12')::uuid, '1999-01-01', '1999-01-31', 4);
   insert into public.backup_logs (id, backup_type, shop_id, status) values
     ((v_id || '31')::uuid, 'manual', p_shop, 'completed');
-  insert into public.recovery_snapshots (id, shop_id, snapshot_type, data, checksum) values
-    ((v_id || '32')::uuid, p_shop, 'manual', '{}', repeat('a', 64));
+  -- The snapshot's part, and a part no snapshot uses (the target: a used one cannot be deleted).
+  insert into public.recovery_snapshot_parts (shop_id, checksum, data, size_bytes) values
+    (p_shop, repeat('a', 64), '{}', 2)
+  returning id into v_part;
+  insert into public.recovery_snapshot_parts (shop_id, checksum, data, size_bytes) values
+    (p_shop, repeat('b', 64), '{}', 2);
+  insert into public.recovery_snapshots
+    (id, shop_id, snapshot_type, checksum, state_part_id, recent_part_id, history_part_id) values
+    ((v_id || '32')::uuid, p_shop, 'manual', repeat('a', 64), v_part, v_part, v_part);
   insert into public.sync_status (id, shop_id, resource) values ((v_id || '33')::uuid, p_shop, 'items');
   insert into public.social_integrations (id, shop_id, platform, account_id) values
     ((v_id || '34')::uuid, p_shop, 'instagram', 'ig-1');
@@ -140,6 +148,8 @@ select pg_temp.target(t.tbl, s.scope, format('shop_id = %L', s.shop))
                ('product_analytics'), ('backup_logs'), ('recovery_snapshots'), ('sync_status'),
                ('social_integrations'), ('data_extensions'), ('subscription_events'), ('idempotency_keys')) t (tbl)
  cross join (values ('own', 'acea0000-0000-4000-8000-000000000000'), ('other', 'aceb0000-0000-4000-8000-000000000000')) s (scope, shop);
+select pg_temp.target('recovery_snapshot_parts', s.scope, format('shop_id = %L and checksum = %L', s.shop, repeat('b', 64)))
+  from (values ('own', 'acea0000-0000-4000-8000-000000000000'), ('other', 'aceb0000-0000-4000-8000-000000000000')) s (scope, shop);
 select pg_temp.target('platform_metrics', 'all', $$date = '1999-01-01'$$);
 
 do $$

@@ -189,6 +189,8 @@ export function freePort(): number {
 export interface RecordedRequest {
   method: string;
   path: string;
+  /** The query string's parameters: a read-only call's arguments go there, by GET. */
+  query: URLSearchParams;
   headers: Headers;
   body: string;
 }
@@ -211,6 +213,7 @@ export function startFakePostgrest(
     const recorded = {
       method: request.method,
       path: new URL(request.url).pathname,
+      query: new URL(request.url).searchParams,
       headers: request.headers,
       body: await request.text(),
     };

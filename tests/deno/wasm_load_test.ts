@@ -43,18 +43,20 @@ const json = (status: number, body: unknown) =>
   new Response(JSON.stringify(body), { status, headers: { "content-type": "application/json" } });
 
 async function postgrest(request: RecordedRequest): Promise<Response> {
+  // The read-only actions send their arguments by GET in the query string.
+  const shop = request.query.get("p_shop_id");
   switch (request.path) {
     case "/rest/v1/rpc/get_low_stock_items":
-      if (request.body.includes(SLOW_SHOP_ID)) await new Promise((r) => setTimeout(r, 1000));
+      if (shop === SLOW_SHOP_ID) await new Promise((r) => setTimeout(r, 1000));
       return json(200, LOW_STOCK);
     case "/rest/v1/rpc/get_shop_stats":
-      if (request.body.includes(BROKEN_SHOP_ID)) {
+      if (shop === BROKEN_SHOP_ID) {
         return new Response(new Uint8Array([0x7b, 0x22, 0xff, 0xfe, 0x22, 0x7d]), {
           status: 200,
           headers: { "content-type": "application/json" },
         });
       }
-      if (request.body.includes(UNICODE_SHOP_ID)) return json(200, UNICODE_STATS);
+      if (shop === UNICODE_SHOP_ID) return json(200, UNICODE_STATS);
       return json(200, { shop_id: SHOP_ID, orders: 3, revenue: "42.00" });
     case "/rest/v1/rpc/list_backups":
       return json(200, { snapshots: [], logs: [] });
@@ -99,21 +101,27 @@ async function assertError(response: Response, status: number, code: string) {
   return body.error;
 }
 
-/** One accepted call per function; a function without a case here fails its test. */
-const SUCCESS_CASES: Record<string, { body: unknown; rpc: string; data: unknown }> = {
+/**
+ * One accepted read per function (a function without a case here fails its test): a
+ * STABLE SQL function called by GET, its arguments in the query string and no body.
+ */
+const SUCCESS_CASES: Record<string, { body: unknown; rpc: string; args: string; data: unknown }> = {
   "inventory-operations": {
-    body: { action: "get_low_stock", shop_id: SHOP_ID },
+    body: { action: "get_low_stock", shop_id: SHOP_ID, threshold: 5 },
     rpc: "/rest/v1/rpc/get_low_stock_items",
+    args: `p_shop_id=${SHOP_ID}&p_threshold=5`,
     data: LOW_STOCK,
   },
   "analytics-operations": {
     body: { action: "get_shop_stats", shop_id: SHOP_ID },
     rpc: "/rest/v1/rpc/get_shop_stats",
+    args: `p_shop_id=${SHOP_ID}`,
     data: { shop_id: SHOP_ID, orders: 3, revenue: "42.00" },
   },
   "admin-operations": {
-    body: { action: "list_backups" },
+    body: { action: "list_backups", limit: 5 },
     rpc: "/rest/v1/rpc/list_backups",
+    args: "p_limit=5",
     data: { snapshots: [], logs: [] },
   },
 };
@@ -128,7 +136,7 @@ for (const { name } of FUNCTIONS) {
 
   test(`${name}: a success passes the RPC's JSON through as data`, async () => {
     assert.ok(SUCCESS_CASES[name], `no success case for ${name}`);
-    const { body, rpc, data } = SUCCESS_CASES[name];
+    const { body, rpc, args, data } = SUCCESS_CASES[name];
     const before = upstream.requests.length;
     const response = await invoke(shims[name].url, body);
     assert.deepEqual(response.status, 200);
@@ -136,8 +144,10 @@ for (const { name } of FUNCTIONS) {
     assert.deepEqual(await response.json(), { data });
     const sent = upstream.requests.slice(before);
     assert.deepEqual(sent.length, 1);
-    assert.deepEqual(sent[0].method, "POST");
+    assert.deepEqual(sent[0].method, "GET");
     assert.deepEqual(sent[0].path, rpc);
+    assert.deepEqual(sent[0].query.toString(), args);
+    assert.deepEqual(sent[0].body, "");
     assert.deepEqual(sent[0].headers.get("authorization"), `Bearer ${TEST_JWT}`);
     assert.deepEqual(sent[0].headers.get("apikey"), TEST_ANON_KEY);
   });

@@ -2748,7 +2748,10 @@ async fn reads_go_to_the_replica_and_writes_to_the_primary() {
     // The "replica" is a second database with the same schema and one row
     // that differs, so each answer shows which database served it.
     const REPLICA: &str = "gateway_conformance_replica";
-    let server = admin().await;
+    let server_config: tokio_postgres::Config = superuser_url()
+        .parse()
+        .unwrap_or_else(|e| panic!("superuser url: {e}"));
+    let server = connect(&server_config).await;
     for statement in [
         format!("drop database if exists {REPLICA} with (force)"),
         format!("create database {REPLICA}"),
@@ -2758,18 +2761,22 @@ async fn reads_go_to_the_replica_and_writes_to_the_primary() {
             .await
             .unwrap_or_else(|e| panic!("{statement}: {e:?}"));
     }
-    let mut replica_config = harness().admin_config.clone();
+    // As the harness builds the primary: the baseline as the superuser, the
+    // fixture as postgres.
+    let mut superuser_config = server_config.clone();
+    superuser_config.dbname(REPLICA);
+    connect(&superuser_config)
+        .await
+        .batch_execute(&workspace_file("supabase/baseline/supabase_baseline.sql"))
+        .await
+        .unwrap_or_else(|e| panic!("baseline: {e:?}"));
+    let mut replica_config = harness().owner_config.clone();
     replica_config.dbname(REPLICA);
     let replica = connect(&replica_config).await;
-    for file in [
-        "supabase/baseline/supabase_baseline.sql",
-        "crates/gateway/tests/fixtures/schema.sql",
-    ] {
-        replica
-            .batch_execute(&workspace_file(file))
-            .await
-            .unwrap_or_else(|e| panic!("{file}: {e:?}"));
-    }
+    replica
+        .batch_execute(&workspace_file("crates/gateway/tests/fixtures/schema.sql"))
+        .await
+        .unwrap_or_else(|e| panic!("fixture: {e:?}"));
     replica
         .batch_execute("update public.categories set name = 'Mugs on the replica' where id = 1")
         .await
@@ -2847,7 +2854,7 @@ async fn reads_go_to_the_replica_and_writes_to_the_primary() {
             .unwrap_or_else(|e| panic!("{e:?}"))
     };
     assert_eq!(
-        count(admin().await).await,
+        count(postgres_client().await).await,
         1,
         "the write reached the primary"
     );

@@ -15,19 +15,12 @@
 
 import { createClient, type SupabaseClient } from "@supabase/supabase-js";
 import postgres from "postgres";
+import { cpuMsOfPid, env, jwtFor, median, quantile, writeSection } from "./support.ts";
 
-const env = (name: string): string => {
-  const value = Deno.env.get(name);
-  if (!value) throw new Error(`${name} is not set (run scripts/bench)`);
-  return value;
-};
-
-const ROOT = new URL("..", import.meta.url).pathname.replace(/\/$/, "");
 const URL_ = env("SUPABASE_URL");
 const ANON_KEY = env("SUPABASE_ANON_KEY");
 const SECRET = env("SUPABASE_JWT_SECRET");
 const RUN_DIR = env("BENCH_RUN_DIR");
-const OUTPUT = Deno.env.get("BENCH_OUTPUT") ?? `${ROOT}/BENCHMARKS.md`;
 
 const ITEMS_IN_SHOP = 500;
 const ITEMS = 50; // one page
@@ -36,38 +29,8 @@ const SHOWN_PER_ITEM = 5;
 const WARMUP_READS = 30;
 const ROUNDS = 20;
 const READS_PER_ROUND = 25;
-const CLOCK_TICKS_PER_SECOND = 100;
 
 const sql = postgres(env("DATABASE_URL"), { max: 2, onnotice: () => {} });
-
-function base64url(bytes: Uint8Array): string {
-  return btoa(String.fromCharCode(...bytes)).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
-}
-
-async function jwtFor(sub: string): Promise<string> {
-  const encode = (v: unknown) => base64url(new TextEncoder().encode(JSON.stringify(v)));
-  const now = Math.floor(Date.now() / 1000);
-  const body = `${encode({ alg: "HS256", typ: "JWT" })}.${
-    encode({ sub, role: "authenticated", aud: "authenticated", iat: now, exp: now + 3600 })
-  }`;
-  const key = await crypto.subtle.importKey("raw", new TextEncoder().encode(SECRET), { name: "HMAC", hash: "SHA-256" }, false, [
-    "sign",
-  ]);
-  const signature = new Uint8Array(await crypto.subtle.sign("HMAC", key, new TextEncoder().encode(body)));
-  return `${body}.${base64url(signature)}`;
-}
-
-function cpuMsOfPid(pid: number): number {
-  const stat = Deno.readTextFileSync(`/proc/${pid}/stat`);
-  const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-  return ((Number(fields[11]) + Number(fields[12])) * 1000) / CLOCK_TICKS_PER_SECOND;
-}
-
-function quantile(values: number[], q: number): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1))];
-}
-const median = (values: number[]) => quantile(values, 0.5);
 
 interface World {
   shopId: string;
@@ -183,7 +146,7 @@ const READ: Record<Path, typeof embedded> = { embedded, "two requests": twoReque
 
 async function main() {
   const world = await createWorld();
-  const jwt = await jwtFor(world.userId);
+  const jwt = await jwtFor(SECRET, world.userId);
   const client = createClient(URL_, ANON_KEY, {
     auth: { persistSession: false, autoRefreshToken: false, detectSessionInUrl: false },
     global: { headers: { Authorization: `Bearer ${jwt}` } },
@@ -271,10 +234,7 @@ async function main() {
       "the two requests (measured when this case was written, 2026-11-29).",
       "<!-- /catalog -->",
     ].join("\n");
-    const current = await Deno.readTextFile(OUTPUT).catch(() => "# Benchmarks\n");
-    const marked = /<!-- catalog -->[\s\S]*<!-- \/catalog -->/;
-    const report = marked.test(current) ? current.replace(marked, section) : `${current.trimEnd()}\n\n${section}\n`;
-    await Deno.writeTextFile(OUTPUT, report);
+    await writeSection("catalog", section);
     console.log(section);
   } finally {
     await destroyWorld(world);

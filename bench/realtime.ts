@@ -13,51 +13,25 @@
 
 import { createClient, type SupabaseClient } from "@supabase/supabase-js";
 import postgres from "postgres";
+import { cpuMsOfPid, env, jwtFor, quantile, writeSection } from "./support.ts";
 
-const env = (name: string): string => {
-  const value = Deno.env.get(name);
-  if (!value) throw new Error(`${name} is not set (run scripts/bench)`);
-  return value;
-};
-
-const ROOT = new URL("..", import.meta.url).pathname.replace(/\/$/, "");
 const URL_ = env("SUPABASE_URL");
 const ANON_KEY = env("SUPABASE_ANON_KEY");
 const SECRET = env("SUPABASE_JWT_SECRET");
 const RUN_DIR = env("BENCH_RUN_DIR");
-const OUTPUT = Deno.env.get("BENCH_OUTPUT") ?? `${ROOT}/BENCHMARKS.md`;
 
 const SHOPS = 10;
 const SUBSCRIBERS_PER_SHOP = 10;
 const UPDATES_PER_SECOND = 20;
 const WARMUP_SECONDS = 5;
 const MEASURE_SECONDS = 30;
-const CLOCK_TICKS_PER_SECOND = 100;
 
 const sql = postgres(env("DATABASE_URL"), { max: 2, onnotice: () => {} });
 
-function base64url(bytes: Uint8Array): string {
-  return btoa(String.fromCharCode(...bytes)).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
-}
-
-async function jwtFor(sub: string): Promise<string> {
-  const encode = (v: unknown) => base64url(new TextEncoder().encode(JSON.stringify(v)));
-  const now = Math.floor(Date.now() / 1000);
-  const body = `${encode({ alg: "HS256", typ: "JWT" })}.${
-    encode({ sub, role: "authenticated", aud: "authenticated", iat: now, exp: now + 3600 })
-  }`;
-  const key = await crypto.subtle.importKey("raw", new TextEncoder().encode(SECRET), { name: "HMAC", hash: "SHA-256" }, false, [
-    "sign",
-  ]);
-  const signature = new Uint8Array(await crypto.subtle.sign("HMAC", key, new TextEncoder().encode(body)));
-  return `${body}.${base64url(signature)}`;
-}
-
-function cpuMsOfPid(pid: number): number {
+/** A Realtime session may have ended since it was listed: it then counts 0. */
+function cpuMsOrZero(pid: number): number {
   try {
-    const stat = Deno.readTextFileSync(`/proc/${pid}/stat`);
-    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-    return ((Number(fields[11]) + Number(fields[12])) * 1000) / CLOCK_TICKS_PER_SECOND;
+    return cpuMsOfPid(pid);
   } catch {
     return 0;
   }
@@ -67,11 +41,6 @@ async function realtimeBackends(): Promise<number[]> {
   const rows = await sql<{ pid: number }[]>`
     select pid from pg_stat_activity where application_name like 'local_realtime%'`;
   return rows.map((r) => r.pid);
-}
-
-function quantile(values: number[], q: number): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))];
 }
 
 interface World {
@@ -119,7 +88,7 @@ async function main() {
   try {
     let subscribed = 0;
     for (const user of world.users) {
-      const jwt = await jwtFor(user.id);
+      const jwt = await jwtFor(SECRET, user.id);
       const client = createClient(URL_, ANON_KEY, { accessToken: () => Promise.resolve(jwt) });
       // Subscribe once realtime-js has the token (else the join goes out as anon).
       await client.realtime.setAuth();
@@ -164,8 +133,8 @@ async function main() {
 
     const gatewayPid = Number((await Deno.readTextFile(`${RUN_DIR}/gateway.pid`)).trim());
     const backends = await realtimeBackends();
-    const gatewayBefore = cpuMsOfPid(gatewayPid);
-    const backendsBefore = backends.map(cpuMsOfPid);
+    const gatewayBefore = cpuMsOrZero(gatewayPid);
+    const backendsBefore = backends.map(cpuMsOrZero);
     measuring = true;
     const updates = await stream(MEASURE_SECONDS);
     const expected = updates * SUBSCRIBERS_PER_SHOP;
@@ -173,8 +142,8 @@ async function main() {
     while (delivered < expected && Date.now() < drainDeadline) await new Promise((r) => setTimeout(r, 100));
     measuring = false;
     if (delivered === 0) throw new Error("no event was delivered");
-    const gatewayMs = cpuMsOfPid(gatewayPid) - gatewayBefore;
-    const backendsMs = backends.map(cpuMsOfPid).reduce((sum, ms, i) => sum + ms - backendsBefore[i], 0);
+    const gatewayMs = cpuMsOrZero(gatewayPid) - gatewayBefore;
+    const backendsMs = backends.map(cpuMsOrZero).reduce((sum, ms, i) => sum + ms - backendsBefore[i], 0);
 
     const section = [
       "<!-- realtime -->",
@@ -213,10 +182,7 @@ async function main() {
       `only the shop's ${SUBSCRIBERS_PER_SHOP} members pass; that check is most of the Postgres CPU per delivered event.`,
       "<!-- /realtime -->",
     ].join("\n");
-    const current = await Deno.readTextFile(OUTPUT).catch(() => "# Benchmarks\n");
-    const marked = /<!-- realtime -->[\s\S]*<!-- \/realtime -->/;
-    const report = marked.test(current) ? current.replace(marked, section) : `${current.trimEnd()}\n\n${section}\n`;
-    await Deno.writeTextFile(OUTPUT, report);
+    await writeSection("realtime", section);
     console.log(section);
     if (wrongShop > 0) throw new Error(`${wrongShop} events reached another shop's member`);
   } finally {

@@ -10,15 +10,10 @@
 
 import { FUNCTIONS } from "../tests/functions.ts";
 
-const env = (name: string): string => {
-  const value = Deno.env.get(name);
-  if (!value) throw new Error(`${name} is not set (run scripts/bench)`);
-  return value;
-};
 
+import { cpuMsOfPid, env, median, OUTPUT, quantile, ROOT } from "./support.ts";
 import { measureVerifyCost, verifyCostSection, verifyCostTarget } from "./verify_cost.ts";
 
-const ROOT = new URL("..", import.meta.url).pathname.replace(/\/$/, "");
 const GATEWAY = env("SUPABASE_URL");
 const JWT = env("BENCH_JWT");
 const ANON_KEY = env("SUPABASE_ANON_KEY");
@@ -29,7 +24,6 @@ const PGBENCH = env("PGBENCH");
 const USER_ID = env("BENCH_USER_ID");
 const SHOP_ID = env("BENCH_SHOP_ID");
 const DAY = env("BENCH_DAY"); // day D, YYYY-MM-DD
-const OUTPUT = Deno.env.get("BENCH_OUTPUT") ?? `${ROOT}/BENCHMARKS.md`;
 const PO_ORDERS = Number(env("BENCH_PO_ORDERS"));
 const COLD_PORT = Number(env("BENCH_COLD_PORT"));
 const RUN_DIR = env("BENCH_RUN_DIR"); // pid files of the stack's processes (scripts/lib/stack.sh)
@@ -51,13 +45,6 @@ interface Sample {
 
 const emptySample = (): Sample => ({ latencies: [], throughputs: [], roundMedians: [], functionCpuMs: 0, errors: 0 });
 
-function quantile(values: number[], q: number): number {
-  if (values.length === 0) return NaN;
-  const sorted = [...values].sort((a, b) => a - b);
-  const index = Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1));
-  return sorted[index];
-}
-const median = (values: number[]) => quantile(values, 0.5);
 const p95 = (values: number[]) => quantile(values, 0.95);
 
 /**
@@ -76,15 +63,9 @@ async function interleaved(rounds: number, label: string, measure: (path: Path) 
 
 // ------------------------------------------------------------------ load
 
-const CLOCK_TICKS_PER_SECOND = 100; // USER_HZ on Linux
-
 /** CPU ms (user + system) used so far by the process behind `RUN_DIR/<name>.pid`. */
 function processCpuMs(name: string): number {
-  const pid = Deno.readTextFileSync(`${RUN_DIR}/${name}.pid`).trim();
-  const stat = Deno.readTextFileSync(`/proc/${pid}/stat`);
-  // Fields after the parenthesized command name; utime and stime are fields 14 and 15.
-  const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-  return ((Number(fields[11]) + Number(fields[12])) * 1000) / CLOCK_TICKS_PER_SECOND;
+  return cpuMsOfPid(Deno.readTextFileSync(`${RUN_DIR}/${name}.pid`).trim());
 }
 
 /** The Deno process serving `name` for `path` (scripts/bench starts them as fn-* and peer-*). */

@@ -63,7 +63,43 @@ async fn connect(config: &tokio_postgres::Config) -> tokio_postgres::Client {
     client
 }
 
-/// Recreates the database, then serves the gateway and the fake upstream on
+/// Recreates database `name` as the local stack builds one: the baseline as
+/// the superuser, then the fixture schema as `postgres`. Returns the
+/// superuser's server connection settings and `postgres`'s on `name`.
+async fn create_fixture_database(name: &str) -> (tokio_postgres::Config, tokio_postgres::Config) {
+    let server_config: tokio_postgres::Config = superuser_url()
+        .parse()
+        .unwrap_or_else(|e| panic!("superuser url: {e}"));
+    let server = connect(&server_config).await;
+    // Separate statements: DROP/CREATE DATABASE refuse to run in a transaction block.
+    for statement in [
+        format!("drop database if exists {name} with (force)"),
+        format!("create database {name}"),
+    ] {
+        server
+            .batch_execute(&statement)
+            .await
+            .unwrap_or_else(|e| panic!("{statement}: {e:?}"));
+    }
+    let mut superuser_config = server_config.clone();
+    superuser_config.dbname(name);
+    connect(&superuser_config)
+        .await
+        .batch_execute(&workspace_file("supabase/baseline/supabase_baseline.sql"))
+        .await
+        .unwrap_or_else(|e| panic!("baseline: {e:?}"));
+    // The baseline's postgres (the local stack's password, as authenticator's).
+    let mut owner_config = superuser_config;
+    owner_config.user("postgres").password("postgres");
+    connect(&owner_config)
+        .await
+        .batch_execute(&workspace_file("crates/gateway/tests/fixtures/schema.sql"))
+        .await
+        .unwrap_or_else(|e| panic!("fixture: {e:?}"));
+    (server_config, owner_config)
+}
+
+/// Creates the conformance database, then serves the gateway and the fake upstream on
 /// a runtime that lives as long as the test process.
 fn harness() -> &'static Harness {
     HARNESS.get_or_init(|| {
@@ -75,35 +111,7 @@ fn harness() -> &'static Harness {
                 .build()
                 .unwrap_or_else(|e| panic!("runtime: {e}"));
             runtime.block_on(async move {
-                let server_config: tokio_postgres::Config = superuser_url()
-                    .parse()
-                    .unwrap_or_else(|e| panic!("superuser url: {e}"));
-                let server = connect(&server_config).await;
-                // Separate statements: DROP/CREATE DATABASE refuse to run in a transaction block.
-                for statement in [
-                    format!("drop database if exists {DATABASE} with (force)"),
-                    format!("create database {DATABASE}"),
-                ] {
-                    server
-                        .batch_execute(&statement)
-                        .await
-                        .unwrap_or_else(|e| panic!("{statement}: {e:?}"));
-                }
-                let mut superuser_config = server_config.clone();
-                superuser_config.dbname(DATABASE);
-                connect(&superuser_config)
-                    .await
-                    .batch_execute(&workspace_file("supabase/baseline/supabase_baseline.sql"))
-                    .await
-                    .unwrap_or_else(|e| panic!("baseline: {e:?}"));
-                // The baseline's postgres (the local stack's password, as authenticator's below).
-                let mut owner_config = superuser_config.clone();
-                owner_config.user("postgres").password("postgres");
-                connect(&owner_config)
-                    .await
-                    .batch_execute(&workspace_file("crates/gateway/tests/fixtures/schema.sql"))
-                    .await
-                    .unwrap_or_else(|e| panic!("fixture: {e:?}"));
+                let (server_config, owner_config) = create_fixture_database(DATABASE).await;
 
                 let upstream = tokio::net::TcpListener::bind("127.0.0.1:0")
                     .await
@@ -2748,35 +2756,9 @@ async fn reads_go_to_the_replica_and_writes_to_the_primary() {
     // The "replica" is a second database with the same schema and one row
     // that differs, so each answer shows which database served it.
     const REPLICA: &str = "gateway_conformance_replica";
-    let server_config: tokio_postgres::Config = superuser_url()
-        .parse()
-        .unwrap_or_else(|e| panic!("superuser url: {e}"));
+    let (server_config, replica_config) = create_fixture_database(REPLICA).await;
     let server = connect(&server_config).await;
-    for statement in [
-        format!("drop database if exists {REPLICA} with (force)"),
-        format!("create database {REPLICA}"),
-    ] {
-        server
-            .batch_execute(&statement)
-            .await
-            .unwrap_or_else(|e| panic!("{statement}: {e:?}"));
-    }
-    // As the harness builds the primary: the baseline as the superuser, the
-    // fixture as postgres.
-    let mut superuser_config = server_config.clone();
-    superuser_config.dbname(REPLICA);
-    connect(&superuser_config)
-        .await
-        .batch_execute(&workspace_file("supabase/baseline/supabase_baseline.sql"))
-        .await
-        .unwrap_or_else(|e| panic!("baseline: {e:?}"));
-    let mut replica_config = harness().owner_config.clone();
-    replica_config.dbname(REPLICA);
     let replica = connect(&replica_config).await;
-    replica
-        .batch_execute(&workspace_file("crates/gateway/tests/fixtures/schema.sql"))
-        .await
-        .unwrap_or_else(|e| panic!("fixture: {e:?}"));
     replica
         .batch_execute("update public.categories set name = 'Mugs on the replica' where id = 1")
         .await

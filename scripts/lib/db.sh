@@ -126,7 +126,60 @@ SQL
 )"
   printf '%s\n' "$out"
   [ "$out" = 'shops_without_yesterday=0 dirty_days=0 job_errors=0' ] || return 1
-  db_check_platform_job_waits "$name"
+  db_check_platform_job_waits "$name" || return 1
+  db_check_backup_job "$name"
+}
+
+# The scheduled backup (private.run_backups), 2 shops per transaction, as
+# pg_cron calls it: every shop gets one snapshot under one completed log
+# row. Then again with one shop's snapshot failing (a session-local trigger,
+# dropped afterwards): the others are kept, the log says failed and names
+# that shop, private.job_errors has its row.
+db_check_backup_job() {
+  local name="$1" out
+  step "scheduled backup on $name (call private.run_backups, 2 shops per batch)"
+  db_psql "$name" -c "call private.run_backups(p_backup_type => 'daily', p_batch_size => 2)"
+  out="$(db_psql "$name" -At <<'SQL'
+with run as (select * from public.backup_logs where shop_id is null order by started_at desc limit 1)
+select format('status=%s logged=%s shops=%s snapshots=%s job_errors=%s',
+  run.status, cardinality(run.snapshot_ids), (select count(*) from public.shops),
+  (select count(distinct s.shop_id) from public.recovery_snapshots s where s.backup_log_id = run.id),
+  (select count(*) from private.job_errors))
+from run;
+SQL
+)"
+  printf '%s\n' "$out"
+  [[ "$out" =~ ^status=completed\ logged=([0-9]+)\ shops=([0-9]+)\ snapshots=([0-9]+)\ job_errors=0$ ]] &&
+    [ "${BASH_REMATCH[1]}" = "${BASH_REMATCH[2]}" ] && [ "${BASH_REMATCH[3]}" = "${BASH_REMATCH[2]}" ] || return 1
+
+  out="$(db_psql "$name" -At <<'SQL'
+\set ON_ERROR_STOP 1
+\set QUIET 1
+create function pg_temp.refuse_first_shop() returns trigger language plpgsql as $$
+begin
+  if new.shop_id = (select id from public.shops order by id limit 1) then
+    raise exception 'disk full (simulated)';
+  end if;
+  return new;
+end $$;
+create trigger backup_check_refuse_first_shop before insert on public.recovery_snapshots
+  for each row execute function pg_temp.refuse_first_shop();
+call private.run_backups(p_backup_type => 'weekly', p_batch_size => 2);
+drop trigger backup_check_refuse_first_shop on public.recovery_snapshots;
+with run as (select * from public.backup_logs where shop_id is null order by started_at desc limit 1)
+select format('status=%s failed_shop_named=%s others_kept=%s job_error=%s',
+  run.status,
+  run.error_message::jsonb @> jsonb_build_array(jsonb_build_object(
+    'shop_id', (select id from public.shops order by id limit 1), 'error', 'disk full (simulated)')),
+  cardinality(run.snapshot_ids) = (select count(*) - 1 from public.shops),
+  (select count(*) from private.job_errors e
+    where e.job = 'weekly-backup' and e.shop_id = (select id from public.shops order by id limit 1)))
+from run;
+delete from private.job_errors where job = 'weekly-backup';
+SQL
+)"
+  printf '%s\n' "$out"
+  [ "$out" = 'status=failed failed_shop_named=t others_kept=t job_error=1' ]
 }
 
 # A session holds the sales run's lock (as private.run_daily_sales_metrics

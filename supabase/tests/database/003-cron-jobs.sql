@@ -9,8 +9,8 @@ create temporary table expected_jobs (jobname text primary key, schedule text, c
 insert into expected_jobs values
   ('generate-daily-sales-metrics', '0 2 * * *', 'call private.run_daily_sales_metrics('),
   ('generate-platform-metrics', '30 2 * * *', 'private.run_platform_metrics('),
-  ('daily-full-backup', '0 3 * * *', 'public.create_backup_snapshot('),
-  ('weekly-backup', '0 4 * * 0', 'public.create_backup_snapshot('),
+  ('daily-full-backup', '0 3 * * *', 'call private.run_backups('),
+  ('weekly-backup', '0 4 * * 0', 'call private.run_backups('),
   ('cleanup-expired-snapshots', '0 5 * * *', 'public.cleanup_expired_snapshots('),
   ('cleanup-old-stock-history', '0 6 1 * *', 'private.purge_stock_history('),
   ('cleanup-idempotency-keys', '15 * * * *', 'public.idempotency_keys'),
@@ -35,7 +35,7 @@ select ok(
 select matches((select command from cron.job where jobname = 'generate-daily-sales-metrics'),
   'p_batch_size => 200', 'daily sales metrics run for all shops, 200 shops per transaction');
 select matches((select command from cron.job where jobname = 'daily-full-backup'),
-  'p_shop_id => null, p_backup_type => ''daily''', 'the daily backup covers every shop, type daily');
+  'p_backup_type => ''daily'', p_batch_size => 100', 'the daily backup covers every shop, type daily, 100 shops per transaction');
 select matches((select command from cron.job where jobname = 'weekly-backup'),
   'p_backup_type => ''weekly''', 'the weekly backup has type weekly');
 select matches((select command from cron.job where jobname = 'cleanup-old-stock-history'),

@@ -210,6 +210,75 @@ db_check_platform_job_waits() {
   [ "$out" = 'platform_yesterday=1 dirty_platform_days=0' ]
 }
 
+# The monthly stock-history purge commits per batch, which pgTAP (one
+# transaction) cannot run either: the cleanup-old-stock-history job's command
+# is run verbatim, as pg_cron runs it, over a fixture shop with two and a half
+# batches of expired rows and three recent ones. A statement trigger added for
+# the check (and dropped after) logs the transaction and the row count of
+# every delete: each batch must be its own transaction of at most the batch
+# size; the expired rows are gone, the recent ones and every other shop's
+# history stay, and no transaction is left marked as a purge.
+db_check_stock_history_purge() {
+  local name="${1:-postgres}" out
+  step "stock-history purge on $name (the cleanup-old-stock-history job's command, as pg_cron runs it)"
+  out="$(db_psql "$name" -At <<'SQL'
+create schema purge_check;
+create table purge_check.deletes (transaction_id xid8 not null, deleted bigint not null);
+create function purge_check.log_delete() returns trigger language plpgsql as $$
+begin
+  insert into purge_check.deletes select pg_current_xact_id(), count(*) from gone;
+  return null;
+end;
+$$;
+create trigger purge_check_log_delete after delete on public.stock_history
+  referencing old table as gone for each statement execute function purge_check.log_delete();
+
+select substring(command from 'p_batch_size => (\d+)')::integer as batch_size
+  from cron.job where jobname = 'cleanup-old-stock-history' \gset
+insert into auth.users (id, email) values ('00000000-0000-4000-a000-00000000c0de', 'purge-check@test.local');
+insert into public.shops (id, owner_id, name, slug)
+values ('00000000-0000-4000-a000-00000000c0d5', '00000000-0000-4000-a000-00000000c0de', 'Purge check', 'purge-check');
+insert into public.items (id, shop_id, name, stock)
+values ('00000000-0000-4000-a000-00000000c0d1', '00000000-0000-4000-a000-00000000c0d5', 'Purged', 0);
+insert into public.stock_history (shop_id, item_id, change, previous_stock, new_stock, reason, created_at)
+select '00000000-0000-4000-a000-00000000c0d5', '00000000-0000-4000-a000-00000000c0d1', 1, 0, 1, 'restock',
+       now() - interval '400 days' + make_interval(secs => n / 2)
+  from generate_series(1, :batch_size * 5 / 2) n;
+insert into public.stock_history (shop_id, item_id, change, previous_stock, new_stock, reason, created_at)
+select '00000000-0000-4000-a000-00000000c0d5', '00000000-0000-4000-a000-00000000c0d1', 1, 0, 1, 'restock',
+       now() - interval '10 days'
+  from generate_series(1, 3);
+create temp table others as
+  select count(*) as rows from public.stock_history where shop_id <> '00000000-0000-4000-a000-00000000c0d5';
+
+select command from cron.job where jobname = 'cleanup-old-stock-history' \gexec
+
+select format('expired=%s recent=%s others_kept=%s batches=%s largest=%s marks=%s',
+  (select count(*) from public.stock_history
+    where shop_id = '00000000-0000-4000-a000-00000000c0d5' and created_at < now() - interval '365 days'),
+  (select count(*) from public.stock_history where shop_id = '00000000-0000-4000-a000-00000000c0d5'),
+  (select count(*) from public.stock_history where shop_id <> '00000000-0000-4000-a000-00000000c0d5')
+    = (select rows from others),
+  (select count(distinct transaction_id) from purge_check.deletes where deleted > 0),
+  (select max(deleted) = :batch_size from purge_check.deletes),
+  (select count(*) from private.stock_history_purges));
+
+drop trigger purge_check_log_delete on public.stock_history;
+drop schema purge_check cascade;
+delete from public.shops where id = '00000000-0000-4000-a000-00000000c0d5';
+delete from auth.users where id = '00000000-0000-4000-a000-00000000c0de';
+SQL
+)"
+  printf '%s\n' "$out"
+  [ "$out" = 'expired=0 recent=3 others_kept=t batches=3 largest=t marks=0' ]
+}
+
+# Every batched job, each run as pg_cron runs it.
+db_check_batched_jobs() {
+  local name="${1:-postgres}"
+  db_check_nightly_jobs "$name" && db_check_stock_history_purge "$name"
+}
+
 # Polls a boolean query on database $1 for up to 20 s.
 db_wait_for() { # name what query
   local name="$1" what="$2" query="$3" i

@@ -6,7 +6,7 @@
 -- (now() is fixed in a transaction: rows dated now() - 40 days are always in
 -- an earlier month than the snapshots, rows dated now() in the same month.)
 begin;
-select plan(27);
+select plan(29);
 
 insert into auth.users (id, email) values
   ('00000000-0000-4000-a000-0000000470ad', 'dedupe-admin@test.local'),
@@ -160,6 +160,23 @@ update public.recovery_snapshots set expires_at = now() - interval '1 second'
 select tests.authenticate_as('00000000-0000-4000-a000-0000000470ad');
 select is(public.cleanup_expired_snapshots() -> 'deleted', '3'::jsonb, 'the last three snapshots expire too');
 select is(pg_temp.stored_parts(), 0, 'with the last snapshot that used them, every part is gone');
+
+-- ---- list_backups at scale: a log is answered with its count of snapshots ----------
+select is(
+  (select array_agg(k order by k) filter (where k like 'snapshot%')
+     from jsonb_object_keys(public.list_backups('00000000-0000-4000-a000-000000047101', 1) -> 'logs' -> 0) k),
+  array['snapshot_count'],
+  'list_backups answers a log with snapshot_count, without the snapshot ids');
+-- the log of a scheduled run at 10,000 shops
+select tests.clear_authentication();
+insert into public.backup_logs (backup_type, shop_id, status, started_at, completed_at, snapshot_ids)
+select 'daily', null, 'completed', now() + interval '1 second', now() + interval '1 second',
+       array_agg(gen_random_uuid()) from generate_series(1, 10000);
+select tests.authenticate_as('00000000-0000-4000-a000-0000000470ad');
+select ok(
+  (select (l -> 'snapshot_count') = '10000'::jsonb and octet_length(l::text) < 1024
+     from (select public.list_backups(null, 1) -> 'logs' -> 0 as l) x),
+  'a run of 10,000 shops is one short log in the answer (its count, not 10,000 ids)');
 
 select * from finish();
 rollback;

@@ -85,7 +85,7 @@ export async function measureVerifyCost(): Promise<VerifyCost> {
       const answer = await glue.handle({
         method: "POST",
         url: "http://127.0.0.1/functions/v1/inventory-operations",
-        headers: { ...headers(caller), "content-type": "application/json" },
+        headers: new Headers({ ...headers(caller), "content-type": "application/json" }),
         body,
         request_id: `bench-${i}`,
       }, env);

@@ -17,8 +17,8 @@ export interface WasmFunction {
 export interface WasmRequest {
   method: string;
   url: string;
-  /** Lowercase names (the Fetch API's `Headers` already lowercases them). */
-  headers: Record<string, string>;
+  /** The request's own `Headers`: Rust reads the few it uses with `get`. */
+  headers: Headers;
   /** At most `MAX_BODY_BYTES + 1` bytes, so Rust can tell "too large" apart. */
   body: Uint8Array;
   request_id: string;
@@ -167,7 +167,7 @@ export function createHandler(
     const wasmRequest: WasmRequest = {
       method: request.method,
       url: request.url,
-      headers: Object.fromEntries(request.headers),
+      headers: request.headers,
       body,
       request_id: requestId,
     };
@@ -201,6 +201,12 @@ export function serveFunction(fn: WasmFunction): void {
 /** Reads at most `limit` bytes of the body and stops the upload there. */
 export async function readBodyPrefix(request: Request, limit: number): Promise<Uint8Array> {
   if (!request.body) return new Uint8Array(0);
+  // A declared length within the limit is what the server lets through (it ends the
+  // body there): read it in one piece, without the chunk loop and its copy.
+  const declared = Number(request.headers.get("content-length") ?? NaN);
+  if (Number.isSafeInteger(declared) && declared >= 0 && declared <= limit) {
+    return new Uint8Array(await request.arrayBuffer());
+  }
   const reader = request.body.getReader();
   const chunks: Uint8Array[] = [];
   let length = 0;

@@ -5,6 +5,7 @@
 // time one request spends inside the wasm.
 
 import { assert } from "../assert.ts";
+import { readBodyPrefix } from "../../functions/_shared/serve.ts";
 import {
   FUNCTIONS,
   freePort,
@@ -172,6 +173,19 @@ test("a mapped SQL error becomes 409 insufficient_stock with its details and hin
   assert.deepEqual(error.message, INSUFFICIENT_STOCK.hint);
 });
 
+test("the Idempotency-Key header reaches the RPC as p_idempotency_key (any case of its name)", async () => {
+  const before = upstream.requests.length;
+  const response = await invoke(
+    shims["inventory-operations"].url,
+    { action: "update", item_id: ITEM_ID, change: -3, reason: "sale" },
+    { "Idempotency-Key": "order-42-sale" },
+  );
+  await assertError(response, 409, "insufficient_stock");
+  const sent = upstream.requests.slice(before);
+  assert.deepEqual(sent.length, 1);
+  assert.deepEqual(JSON.parse(sent[0].body).p_idempotency_key, "order-42-sale");
+});
+
 test("a large answer of multi-byte UTF-8 passes through the wasm byte for byte", async () => {
   const response = await invoke(shims["analytics-operations"].url, { action: "get_shop_stats", shop_id: UNICODE_SHOP_ID });
   assert.deepEqual(response.status, 200);
@@ -292,7 +306,7 @@ test("time spent inside the wasm per request (validation error, no upstream)", a
   const request = (i: number) => ({
     method: "POST",
     url: "http://127.0.0.1/functions/v1/inventory-operations",
-    headers: { authorization: `Bearer ${TEST_JWT}`, "content-type": "application/json" },
+    headers: new Headers({ authorization: `Bearer ${TEST_JWT}`, "content-type": "application/json" }),
     body,
     request_id: `timing-${i}`,
   });
@@ -316,6 +330,133 @@ test("time spent inside the wasm per request (validation error, no upstream)", a
   } finally {
     console.warn = warn;
   }
+});
+
+/** The inventory module loaded into this process, to watch what `handle` leaves behind. */
+async function inventoryGlue() {
+  const glue = await import(`${ROOT_PATH}/functions/inventory-operations/pkg/inventory_ops.js`);
+  glue.initSync({
+    module: await Deno.readFile(`${ROOT_PATH}/functions/inventory-operations/pkg/inventory_ops_bg.wasm`),
+  });
+  return glue;
+}
+
+const lowStockRequest = (shop: string) => ({
+  method: "POST",
+  url: "http://127.0.0.1/functions/v1/inventory-operations",
+  headers: new Headers({ authorization: `Bearer ${TEST_JWT}`, "content-type": "application/json" }),
+  body: new TextEncoder().encode(JSON.stringify({ action: "get_low_stock", shop_id: shop })),
+  request_id: crypto.randomUUID(),
+});
+
+/** The module's deadlines: `RPC_TIMEOUT_MS` (rpc.rs) and `JWKS_FETCH_TIMEOUT_MS` (jwt.rs). */
+const RPC_DEADLINE_MS = 20_000;
+const JWKS_DEADLINE_MS = 5_000;
+
+/**
+ * Replaces the global timers while `fn` runs: records the module's deadline timers
+ * (other timers, such as the fake upstream's delay in this process, pass through), which
+ * of them are still pending afterwards, and every `AbortSignal.timeout` (which cannot be
+ * cleared). A deadline of `fireAfterMs[ms]` fires after that many ms instead.
+ */
+async function watchingTimers<T>(fn: () => Promise<T>, fireAfterMs: Record<number, number> = {}) {
+  const { setTimeout: realSet, clearTimeout: realClear } = globalThis;
+  const realTimeout = AbortSignal.timeout;
+  const pending = new Map<ReturnType<typeof setTimeout>, number>();
+  const started: number[] = [];
+  let unclearable = 0;
+  globalThis.setTimeout = ((handler: () => void, ms: number) => {
+    if (ms !== RPC_DEADLINE_MS && ms !== JWKS_DEADLINE_MS) return realSet(handler, ms);
+    started.push(ms);
+    const id = realSet(() => {
+      pending.delete(id);
+      handler();
+    }, fireAfterMs[ms] ?? ms);
+    pending.set(id, ms);
+    return id;
+  }) as typeof setTimeout;
+  globalThis.clearTimeout = ((id: ReturnType<typeof setTimeout>) => {
+    pending.delete(id);
+    realClear(id);
+  }) as typeof clearTimeout;
+  AbortSignal.timeout = (ms: number) => {
+    unclearable++;
+    return realTimeout(ms);
+  };
+  try {
+    const result = await fn();
+    return { result, started, pending: [...pending.values()], unclearable };
+  } finally {
+    for (const id of pending.keys()) realClear(id);
+    globalThis.setTimeout = realSet;
+    globalThis.clearTimeout = realClear;
+    AbortSignal.timeout = realTimeout;
+  }
+}
+
+test("an answered request leaves no timer behind (the RPC and JWKS deadlines are cleared)", async () => {
+  const glue = await inventoryGlue();
+  // A fresh env object: the module decodes it, fetches the JWKS once, then answers.
+  const env = { supabase_url: upstream.url, anon_key: TEST_ANON_KEY };
+  const watched = await watchingTimers(async () => {
+    const answers = [];
+    for (let i = 0; i < 3; i++) answers.push(await glue.handle(lowStockRequest(SHOP_ID), env));
+    return answers;
+  });
+  for (const answer of watched.result) assert.deepEqual(answer.status, 200);
+  assert.deepEqual(watched.unclearable, 0, "AbortSignal.timeout fires long after the answer");
+  // One deadline per RPC; the JWKS fetch's only if this instance had no keys yet.
+  assert.deepEqual(watched.started.filter((ms) => ms === RPC_DEADLINE_MS).length, 3, `${watched.started}`);
+  assert.deepEqual(watched.pending, [], "every deadline was cleared once its answer was read");
+});
+
+test("an RPC past its deadline is aborted: 503 upstream_unavailable, logged as such", async () => {
+  const glue = await inventoryGlue();
+  const env = { supabase_url: upstream.url, anon_key: TEST_ANON_KEY };
+  await glue.handle(lowStockRequest(SHOP_ID), env); // keys fetched: only the RPC deadline below
+  const error = console.error;
+  const logged: string[] = [];
+  console.error = (line: unknown) => logged.push(String(line));
+  try {
+    // The slow shop answers after 1 s; the 20 s deadline is made to fire after 50 ms.
+    const watched = await watchingTimers(
+      () => glue.handle(lowStockRequest(SLOW_SHOP_ID), env),
+      { [RPC_DEADLINE_MS]: 50 },
+    );
+    const answer = watched.result as { status: number; body: Uint8Array };
+    assert.deepEqual(answer.status, 503);
+    assert.deepEqual(JSON.parse(new TextDecoder().decode(answer.body)).error.code, "upstream_unavailable");
+    assert.ok(logged.some((line) => line.includes(`no answer within ${RPC_DEADLINE_MS} ms`)), logged.join("\n"));
+    assert.deepEqual(watched.started, [RPC_DEADLINE_MS]);
+    assert.deepEqual(watched.pending, []);
+  } finally {
+    console.error = error;
+  }
+});
+
+test("readBodyPrefix: a declared length within the limit is read whole, anything else stops at the limit", async () => {
+  const limit = 16;
+  const bytes = (n: number) => new Uint8Array(n).map((_, i) => i % 251);
+  // As a server hands it over: the length the client declared, in `content-length`.
+  const declared = (n: number) =>
+    new Request("http://x/", { method: "POST", headers: { "content-length": String(n) }, body: bytes(n) });
+  const streamed = (n: number) =>
+    new Request("http://x/", {
+      method: "POST",
+      // No length known in advance: read chunk by chunk.
+      body: new ReadableStream({
+        start(controller) {
+          for (let sent = 0; sent < n; sent += 5) controller.enqueue(bytes(n).subarray(sent, sent + 5));
+          controller.close();
+        },
+      }),
+    });
+  assert.deepEqual(await readBodyPrefix(declared(limit), limit), bytes(limit));
+  assert.deepEqual(await readBodyPrefix(declared(3), limit), bytes(3));
+  assert.deepEqual(await readBodyPrefix(declared(limit + 40), limit), bytes(limit));
+  assert.deepEqual(await readBodyPrefix(streamed(limit + 40), limit), bytes(limit));
+  assert.deepEqual(await readBodyPrefix(streamed(7), limit), bytes(7));
+  assert.deepEqual(await readBodyPrefix(new Request("http://x/", { method: "POST" }), limit), new Uint8Array(0));
 });
 
 test("stop the shims and the fake upstream", async () => {

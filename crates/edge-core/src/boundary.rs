@@ -2,13 +2,37 @@
 //! objects in and out, RPC requests sent with `fetch`, failures logged with the request id.
 //! Compiled for wasm32 only; everything it calls is plain Rust tested natively.
 
-use js_sys::{Object, Reflect, Uint8Array};
+use std::cell::RefCell;
+use std::rc::Rc;
+
+use js_sys::{Function, Object, Promise, Reflect, Uint8Array};
+use wasm_bindgen::prelude::wasm_bindgen;
 use wasm_bindgen::{JsCast, JsValue};
+use wasm_bindgen_futures::JsFuture;
+use web_sys::{AbortController, AbortSignal, Headers, RequestInit, Response};
 
 use crate::dispatch::{admit, plan, Action, Admission};
 use crate::error::{ApiError, ErrorCode};
-use crate::http::{HttpRequest, HttpResponse};
+use crate::http::{HttpRequest, HttpResponse, REQUEST_HEADERS};
 use crate::rpc::{read_rpc_response, Env, RpcMethod, RpcRequest, RPC_TIMEOUT_MS};
+
+#[wasm_bindgen]
+extern "C" {
+    /// The global `fetch(url, init)`: the runtime builds its one `Request` from a plain
+    /// init, where a `Request` made here first would be built and then cloned.
+    #[wasm_bindgen(catch, js_name = fetch)]
+    fn global_fetch(url: &str, init: &RequestInit) -> Result<Promise, JsValue>;
+    #[wasm_bindgen(js_name = setTimeout)]
+    fn set_timeout(handler: &Function, ms: u32) -> JsValue;
+    #[wasm_bindgen(js_name = clearTimeout)]
+    fn clear_timeout(timer: &JsValue);
+}
+
+thread_local! {
+    /// The shim hands over the same `env` object on every request: decoded once, with
+    /// the object it came from.
+    static ENV: RefCell<Option<(JsValue, Rc<Env>)>> = const { RefCell::new(None) };
+}
 
 /// Answers one request of the shim: `{method, url, headers, body, request_id}` and
 /// `{supabase_url, anon_key, secret_keys, jwt_secret}` in, `{status, headers, body}` out.
@@ -16,7 +40,7 @@ use crate::rpc::{read_rpc_response, Env, RpcMethod, RpcRequest, RPC_TIMEOUT_MS};
 pub async fn serve<A: Action>(request: JsValue, env: JsValue) -> JsValue {
     let request = decode_request(&request);
     let request_id = request.request_id.clone();
-    let admitted = decode_env(&env).and_then(|env| Ok((admit(&request, &env)?, env)));
+    let admitted = env_of(&env).and_then(|env| Ok((admit(&request, &env)?, env)));
     let outcome = match admitted {
         Ok((Admission::Preflight, _)) => {
             return encode_response(&HttpResponse::preflight(&request_id))
@@ -46,35 +70,122 @@ pub async fn serve<A: Action>(request: JsValue, env: JsValue) -> JsValue {
 /// Sends the RPC request; a failed fetch (DNS, refused, reset) or one that takes longer
 /// than `RPC_TIMEOUT_MS` (headers and body) is `upstream_unavailable`.
 async fn call(rpc: &RpcRequest) -> Result<Box<serde_json::value::RawValue>, ApiError> {
-    let unavailable = |cause: gloo_net::Error| ApiError {
+    let unavailable = |cause: String| ApiError {
         internal: Some(format!("fetch {} failed: {cause}", rpc.url)),
         ..ApiError::of(ErrorCode::UpstreamUnavailable)
     };
-    let timeout = web_sys::AbortSignal::timeout_with_u32(RPC_TIMEOUT_MS);
-    let mut builder = match rpc.method {
-        RpcMethod::Get => gloo_net::http::Request::get(&rpc.url),
-        RpcMethod::Post => gloo_net::http::Request::post(&rpc.url),
-    }
-    .abort_signal(Some(&timeout));
+    let headers = Object::new();
     for (name, value) in &rpc.headers {
-        builder = builder.header(name, value);
+        set(&headers, name, &JsValue::from_str(value));
     }
-    let request = match rpc.method {
-        RpcMethod::Get => builder.build(),
-        RpcMethod::Post => builder.body(rpc.body.as_str()),
+    let body = match rpc.method {
+        RpcMethod::Get => None,
+        RpcMethod::Post => Some(rpc.body.as_str()),
     };
-    let response = request
-        .map_err(unavailable)?
-        .send()
+    let deadline = Deadline::after(RPC_TIMEOUT_MS).map_err(|e| unavailable(describe(&e)))?;
+    let response = send(&rpc.url, rpc.method, &headers, body, &deadline)
         .await
         .map_err(unavailable)?;
     let status = response.status();
     // Bytes, not `text()`: the body crosses into wasm memory as one copy instead of
     // being decoded to a JS string and encoded again (a year of metrics is ~280 KB).
-    let body = response.binary().await.map_err(unavailable)?;
+    let body = read_bytes(&response, &deadline)
+        .await
+        .map_err(unavailable)?;
     let body = String::from_utf8(body)
         .map_err(|e| ApiError::internal(format!("PostgREST {status}: body is not UTF-8 ({e})")))?;
     read_rpc_response(status, &body)
+}
+
+/// An `AbortSignal` that aborts after `ms`, its timer cleared when the deadline is dropped.
+/// `AbortSignal.timeout` cannot be cleared: each request's would fire long after its
+/// answer, aborting the finished fetch's signals and making a `DOMException` (about 0.1 ms
+/// of CPU per request, BENCHMARKS.md).
+pub(crate) struct Deadline {
+    controller: AbortController,
+    timer: JsValue,
+    ms: u32,
+}
+
+impl Deadline {
+    pub(crate) fn after(ms: u32) -> Result<Deadline, JsValue> {
+        let controller = AbortController::new()?;
+        let abort: Function = Reflect::get(&controller, &JsValue::from_str("abort"))?.dyn_into()?;
+        let timer = set_timeout(&abort.bind0(&controller), ms);
+        Ok(Deadline {
+            controller,
+            timer,
+            ms,
+        })
+    }
+
+    fn signal(&self) -> AbortSignal {
+        self.controller.signal()
+    }
+
+    /// Why a fetch under this deadline failed: the deadline, or the fetch's own error.
+    fn failure(&self, error: &JsValue) -> String {
+        if self.signal().aborted() {
+            format!("no answer within {} ms", self.ms)
+        } else {
+            describe(error)
+        }
+    }
+}
+
+impl Drop for Deadline {
+    fn drop(&mut self) {
+        clear_timeout(&self.timer);
+    }
+}
+
+/// `fetch(url, {method, headers, body, signal})` until the response headers arrive.
+pub(crate) async fn send(
+    url: &str,
+    method: RpcMethod,
+    headers: &Object,
+    body: Option<&str>,
+    deadline: &Deadline,
+) -> Result<Response, String> {
+    let init = RequestInit::new();
+    init.set_method(match method {
+        RpcMethod::Get => "GET",
+        RpcMethod::Post => "POST",
+    });
+    init.set_headers(headers);
+    if let Some(body) = body {
+        init.set_body(&JsValue::from_str(body));
+    }
+    init.set_signal(Some(&deadline.signal()));
+    let started = global_fetch(url, &init).map_err(|e| deadline.failure(&e))?;
+    let response = JsFuture::from(started)
+        .await
+        .map_err(|e| deadline.failure(&e))?;
+    response.dyn_into().map_err(|e| describe(&e))
+}
+
+/// The whole body of `response` as bytes, still under `deadline`.
+pub(crate) async fn read_bytes(
+    response: &Response,
+    deadline: &Deadline,
+) -> Result<Vec<u8>, String> {
+    let started = response.array_buffer().map_err(|e| deadline.failure(&e))?;
+    let buffer = JsFuture::from(started)
+        .await
+        .map_err(|e| deadline.failure(&e))?;
+    Ok(Uint8Array::new(&buffer).to_vec())
+}
+
+/// A JavaScript error as a log line: its `name: message`, else its string form.
+fn describe(error: &JsValue) -> String {
+    match error.dyn_ref::<js_sys::Error>() {
+        Some(error) => format!(
+            "{}: {}",
+            String::from(error.name()),
+            String::from(error.message())
+        ),
+        None => format!("{error:?}"),
+    }
 }
 
 fn log_error(request_id: &str, error: &ApiError) {
@@ -107,17 +218,12 @@ fn get_string(object: &JsValue, key: &str) -> String {
 }
 
 fn decode_request(request: &JsValue) -> HttpRequest {
+    // Only the headers edge_core reads cross into wasm; `Headers.get` matches any case.
     let headers = get(request, "headers");
-    let headers = match headers.dyn_ref::<Object>() {
-        Some(object) => Object::entries(object)
+    let headers = match headers.dyn_ref::<Headers>() {
+        Some(headers) => REQUEST_HEADERS
             .iter()
-            .filter_map(|entry| {
-                let entry: js_sys::Array = entry.unchecked_into();
-                Some((
-                    entry.get(0).as_string()?.to_ascii_lowercase(),
-                    entry.get(1).as_string()?,
-                ))
-            })
+            .filter_map(|name| Some((name.to_string(), headers.get(name).ok()??)))
             .collect(),
         None => Default::default(),
     };
@@ -132,6 +238,21 @@ fn decode_request(request: &JsValue) -> HttpRequest {
         body,
         request_id: get_string(request, "request_id"),
     }
+}
+
+/// The decoded `env`, from the cache when the shim hands over the same object again.
+fn env_of(env: &JsValue) -> Result<Rc<Env>, ApiError> {
+    let cached = ENV.with(|cache| {
+        let cache = cache.borrow();
+        let (of, decoded) = cache.as_ref()?;
+        (of == env).then(|| decoded.clone())
+    });
+    if let Some(decoded) = cached {
+        return Ok(decoded);
+    }
+    let decoded = Rc::new(decode_env(env)?);
+    ENV.with(|cache| *cache.borrow_mut() = Some((env.clone(), decoded.clone())));
+    Ok(decoded)
 }
 
 fn decode_env(env: &JsValue) -> Result<Env, ApiError> {

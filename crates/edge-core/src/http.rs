@@ -22,11 +22,16 @@ pub const CORS_HEADERS: [(&str, &str); 4] = [
     ("access-control-expose-headers", "x-request-id"),
 ];
 
+/// The request headers `edge_core` reads (credentials and the idempotency key). The wasm
+/// boundary copies only these out of the shim's `Headers`, so a request's other headers
+/// never cross into wasm memory; `HttpRequest::header` refuses any other name in tests.
+pub const REQUEST_HEADERS: [&str; 3] = ["authorization", "apikey", "idempotency-key"];
+
 /// One incoming request as the shim describes it.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct HttpRequest {
     pub method: String,
-    /// Header names in lowercase.
+    /// Header names in lowercase; in wasm, only those of `REQUEST_HEADERS`.
     pub headers: BTreeMap<String, String>,
     pub body: Vec<u8>,
     /// Made by the shim (`crypto.randomUUID()`), so it can answer with it even if the module traps.
@@ -35,6 +40,10 @@ pub struct HttpRequest {
 
 impl HttpRequest {
     pub fn header(&self, name: &str) -> Option<&str> {
+        debug_assert!(
+            REQUEST_HEADERS.contains(&name),
+            "`{name}` is not in REQUEST_HEADERS, so the wasm boundary would never pass it"
+        );
         self.headers.get(name).map(String::as_str)
     }
 }

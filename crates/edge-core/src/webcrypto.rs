@@ -10,12 +10,13 @@ use wasm_bindgen_futures::{future_to_promise, JsFuture};
 use web_sys::{CryptoKey, SubtleCrypto};
 
 use crate::auth::AuthContext;
+use crate::boundary::{read_bytes, send, Deadline};
 use crate::error::{ApiError, ErrorCode};
 use crate::jwt::{
     parse_jwks, Algorithm, Jwk, Jwt, KeyNeed, KeySet, VerifiedTokens, JWKS_FETCH_TIMEOUT_MS,
     MAX_JWKS_BYTES,
 };
-use crate::rpc::Env;
+use crate::rpc::{Env, RpcMethod};
 
 /// What one isolate keeps between requests.
 #[derive(Default)]
@@ -148,24 +149,27 @@ fn start_fetch(url: String) -> Promise {
 }
 
 async fn fetch_jwks(url: &str) -> Result<Vec<Jwk>, String> {
-    let timeout = web_sys::AbortSignal::timeout_with_u32(JWKS_FETCH_TIMEOUT_MS);
-    let response = gloo_net::http::Request::get(url)
-        .abort_signal(Some(&timeout))
-        .header("Accept", "application/json")
-        .send()
-        .await
-        .map_err(|e| e.to_string())?;
+    let deadline = Deadline::after(JWKS_FETCH_TIMEOUT_MS).map_err(|e| format!("{e:?}"))?;
+    let headers = Object::new();
+    let _ = Reflect::set(
+        &headers,
+        &JsValue::from_str("Accept"),
+        &JsValue::from_str("application/json"),
+    );
+    let response = send(url, RpcMethod::Get, &headers, None, &deadline).await?;
     if response.status() != 200 {
         return Err(format!("status {}", response.status()));
     }
     let declared = response
         .headers()
         .get("content-length")
+        .ok()
+        .flatten()
         .and_then(|length| length.parse::<usize>().ok());
     if declared.is_some_and(|length| length > MAX_JWKS_BYTES) {
         return Err(format!("the JWKS is larger than {MAX_JWKS_BYTES} bytes"));
     }
-    let body = response.binary().await.map_err(|e| e.to_string())?;
+    let body = read_bytes(&response, &deadline).await?;
     parse_jwks(&body)
 }
 
